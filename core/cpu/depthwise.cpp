@@ -1,0 +1,1 @@
+// CPU depthwise convolution (filled by the conv work).

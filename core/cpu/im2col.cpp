@@ -1,0 +1,1 @@
+// CPU im2col tiles for convolution (filled by the conv work).

@@ -1,0 +1,1 @@
+#include "sparseinfer/engine.h"

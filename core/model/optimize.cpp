@@ -1,0 +1,7 @@
+#include "sparseinfer/model.h"
+
+namespace sparseinfer {
+
+Model optimize_model(const Model& model) { return model; }
+
+}  // namespace sparseinfer

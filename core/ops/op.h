@@ -1,0 +1,92 @@
+// The interface every operator implements (ncnn style: the executor knows only
+// this). One family of operators per file in core/ops/; optimized CPU paths
+// live in core/cpu/, CUDA ones in kernels/.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sparseinfer/error.h"
+#include "sparseinfer/model.h"
+#include "sparseinfer/tensor.h"
+
+namespace sparseinfer {
+
+// Reusable scratch memory for one stream, so forward() never allocates after
+// the first frame. Slots are independent buffers.
+class Scratch {
+ public:
+  float* floats(size_t count, int slot = 0);
+
+ private:
+  std::map<int, std::vector<float, AlignedAllocator<float>>> buffers_;
+};
+
+struct ExecContext {
+  int threads = 1;  // cores the operator may use
+  Scratch* scratch = nullptr;
+};
+
+// What an operator knows at creation time besides its node.
+struct OpInfo {
+  const Node* node = nullptr;
+  int64_t opset = 0;
+  std::string file;  // model path, for error messages
+};
+
+// Throw a ModelError for this node: "FILE: node 'NAME' (OP): REASON".
+[[noreturn]] void op_fail(const OpInfo& info, const std::string& reason);
+
+class Op {
+ public:
+  virtual ~Op() = default;
+
+  // Shape inference, once per input size. inputs[i] is nullptr for an
+  // omitted optional input; otherwise it has dtype and shape, and has_data()
+  // is true exactly when the value is a constant (initializer or folded).
+  // Returns one descriptor (Tensor::descriptor) per node output; throws
+  // ModelError via op_fail for inputs the operator cannot handle.
+  virtual std::vector<Tensor> infer(const std::vector<const Tensor*>& inputs) = 0;
+
+  // Computes outputs from inputs. Outputs are pre-allocated with the inferred
+  // dtypes and shapes. Must not keep state between calls (engines are shared
+  // between streams): per-call memory comes from ctx.scratch.
+  virtual void forward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs,
+                       ExecContext& ctx) = 0;
+
+  // True when the outputs depend only on input shapes (Shape), so the
+  // engine can fold the node once shapes are known.
+  virtual bool shape_only() const { return false; }
+
+  // Multiply-accumulates for one forward() with these inputs/outputs.
+  virtual int64_t macs(const std::vector<const Tensor*>& /*inputs*/,
+                       const std::vector<const Tensor*>& /*outputs*/) const {
+    return 0;
+  }
+};
+
+using OpFactory = std::function<std::unique_ptr<Op>(const OpInfo&)>;
+using OpTable = std::map<std::string, OpFactory>;
+
+// Creates the operator for a node of the default domain; throws ModelError
+// naming the node when the operator or one of its attributes is unsupported.
+std::unique_ptr<Op> create_op(const OpInfo& info);
+// Names of every supported operator, sorted.
+std::vector<std::string> supported_ops();
+
+// Each operator family registers its factories here (core/ops/<family>.cpp).
+void register_conv_ops(OpTable& table);        // Conv, ConvTranspose
+void register_pool_ops(OpTable& table);        // MaxPool, AveragePool, GlobalAveragePool
+void register_activation_ops(OpTable& table);  // Relu, Clip, LeakyRelu, PRelu, Sigmoid, HardSigmoid, HardSwish, Tanh
+void register_binary_ops(OpTable& table);      // Add, Sub, Mul, Div with broadcasting
+void register_norm_ops(OpTable& table);        // BatchNormalization
+void register_matmul_ops(OpTable& table);      // Gemm, MatMul
+void register_softmax_ops(OpTable& table);     // Softmax
+void register_resize_ops(OpTable& table);      // Resize, Upsample
+void register_shape_ops(OpTable& table);       // Shape, Gather, Unsqueeze, Squeeze, Concat, Flatten, Reshape, Transpose, Identity, Dropout, Constant
+void register_pad_ops(OpTable& table);         // Pad
+
+}  // namespace sparseinfer
