@@ -12,3 +12,11 @@ Model load_model_from_bytes(const std::string&, const std::string& label, const 
 }
 
 }  // namespace sparseinfer
+
+namespace sparseinfer {
+
+Tensor load_tensor_proto(const std::string& path, const LoadLimits&) {
+  throw Error(path + ": TensorProto reading is not built yet");
+}
+
+}  // namespace sparseinfer

@@ -80,6 +80,10 @@ Model load_model(const std::string& path, const LoadLimits& limits = {});
 Model load_model_from_bytes(const std::string& bytes, const std::string& label,
                             const LoadLimits& limits = {});
 
+// Reads a serialized onnx.TensorProto file (the .pb files of the ONNX test
+// data) into a Tensor, with the same checks as initializers. Throws Error.
+Tensor load_tensor_proto(const std::string& path, const LoadLimits& limits = {});
+
 // Graph rewrites applied after loading (core/model/optimize.cpp):
 // BatchNormalization folded into the preceding Conv, activations fused into
 // the producing Conv/Gemm (attributes "sparseinfer_activation", "alpha",
