@@ -6,7 +6,7 @@ run (and every other script calling build_model) gets the same numbers. They are
 shaped like the networks in the papers the project implements, which is what the
 engines and benchmarks need; their outputs carry no meaning yet.
 
-Usage: make_models.py [--out DIR] [--only NAME ...] [--stats]
+Usage: make_models.py [--out DIR] [--only NAME ...] [--missing-only] [--stats]
 """
 
 import argparse
@@ -417,6 +417,9 @@ def main(argv=None):
     default_out = os.path.dirname(os.path.abspath(__file__))
     parser.add_argument("--out", default=default_out, help="output folder (default: next to this script)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="export only these models")
+    parser.add_argument(
+        "--missing-only", action="store_true", help="skip models whose .onnx is already in the output folder"
+    )
     parser.add_argument("--stats", action="store_true", help="print parameters and MACs per model")
     args = parser.parse_args(argv)
 
@@ -426,6 +429,8 @@ def main(argv=None):
         parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
     os.makedirs(args.out, exist_ok=True)
     for name in names:
+        if args.missing_only and os.path.exists(os.path.join(args.out, name + ".onnx")):
+            continue
         path = export(name, args.out)
         line = f"{name}: {path} ({os.path.getsize(path)} bytes)"
         if args.stats:
