@@ -208,22 +208,22 @@ Engine::Engine(const Model& source, const EngineOptions& options) : plan_(std::m
     layer.op_type = node.op_type;
     layer.inputs = node.inputs;
     layer.outputs = node.outputs;
+    // Before add_value below: it may move p.values, which `ins` points into.
     std::vector<const Tensor*> out_descs;
+    for (size_t i = 0; i < node.outputs.size(); ++i)
+      if (!node.outputs[i].empty()) out_descs.push_back(&descs[i]);
+    layer.macs = op->macs(ins, out_descs);
+    for (size_t i = 0; i < ins.size(); ++i)
+      if (ins[i] && p.values[in_ids[i]].kind == ValueKind::Constant && ins[i]->dtype() == DType::Float32)
+        layer.params += ins[i]->numel();
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i].empty()) {
         step.outputs.push_back(-1);
         continue;
       }
-      int id = add_value(node.outputs[i], ValueKind::Activation, descs[i]);
-      step.outputs.push_back(id);
+      step.outputs.push_back(add_value(node.outputs[i], ValueKind::Activation, descs[i]));
       layer.output_shapes.push_back(descs[i].shape());
     }
-    for (int id : step.outputs)
-      if (id >= 0) out_descs.push_back(&p.values[id].tensor);
-    layer.macs = op->macs(ins, out_descs);
-    for (size_t i = 0; i < ins.size(); ++i)
-      if (ins[i] && p.values[in_ids[i]].kind == ValueKind::Constant && ins[i]->dtype() == DType::Float32)
-        layer.params += ins[i]->numel();
     p.total_macs += layer.macs;
     p.total_params += layer.params;
     step.op = std::move(op);
