@@ -247,7 +247,12 @@ void Importer::read_nodes(const onnx::GraphProto& graph) {
 void Importer::check_and_sort() {
   std::unordered_map<std::string, int> producer;  // -1: graph input or initializer
   for (const auto& kv : model_.initializers) producer.emplace(kv.first, -1);
-  for (const auto& input : model_.inputs) producer.emplace(input.name, -1);
+  for (const auto& input : model_.inputs) {
+    // Initializers from the file were taken out of the inputs already; this one came from a Constant node.
+    if (model_.initializers.count(input.name))
+      fail("graph input '" + input.name + "' is also the output of a Constant node");
+    producer.emplace(input.name, -1);
+  }
   const auto& nodes = model_.nodes;
   for (size_t i = 0; i < nodes.size(); ++i) {
     for (const auto& out : nodes[i].outputs) {

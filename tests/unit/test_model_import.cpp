@@ -215,10 +215,21 @@ TEST(ModelImport, NodesAreSortedTopologicallyAndConstantsBecomeInitializers) {
   *a->mutable_t() = float_tensor("", {4}, {1, 2, 3, 4});
   auto* ints = b.node("Constant", {}, {"shape"}, "const_ints");
   attr_ints(ints, "value_ints", {2, 2});
+  onnx::TensorProto axes;
+  axes.set_name("axes");
+  axes.set_data_type(onnx::TensorProto_DataType_INT64);
+  axes.add_dims(2);
+  const int64_t axes_values[2] = {0, -1};
+  axes.set_raw_data(std::string(reinterpret_cast<const char*>(axes_values), sizeof(axes_values)));
+  b.init(axes);
+  b.node("Identity", {"axes"}, {"axes_copy"}, "keep_axes");
   si::Model m = si::load_model_from_bytes(b.bytes(), "sorted.onnx");
-  ASSERT_EQ(m.nodes.size(), 2u);
+  ASSERT_EQ(m.initializers.count("axes"), 1u);
+  EXPECT_EQ(m.initializers.at("axes").to_i64_vector(), (std::vector<int64_t>{0, -1}));
+  ASSERT_EQ(m.nodes.size(), 3u);
   EXPECT_EQ(m.nodes[0].name, "first");
   EXPECT_EQ(m.nodes[1].name, "second");
+  EXPECT_EQ(m.nodes[2].name, "keep_axes");
   ASSERT_EQ(m.initializers.count("k"), 1u);
   EXPECT_EQ(m.initializers.at("k").to_f32_vector(), (std::vector<float>{1, 2, 3, 4}));
   ASSERT_EQ(m.initializers.count("shape"), 1u);
@@ -383,6 +394,16 @@ TEST(ModelImport, ValueProducedTwice) {
   expect_model_error(b.bytes(), {"two", "'y'", "produced twice"});
 }
 
+TEST(ModelImport, ConstantShadowingAGraphInput) {
+  Builder b;
+  b.input("x", {1});
+  b.output("y");
+  auto* c = b.node("Constant", {}, {"x"}, "const_x");
+  attr_float(c, "value_float", 1.0f);
+  b.node("Relu", {"x"}, {"y"}, "r");
+  expect_model_error(b.bytes(), {"'x'", "Constant"});
+}
+
 TEST(ModelImport, MissingGraphOutput) {
   Builder b;
   b.input("x", {4});
@@ -497,6 +518,27 @@ TEST(ModelImport, TensorProtoFromOnnxTestData) {
   EXPECT_EQ(t.shape(), (si::Shape{3, 4, 5}));
   for (int64_t i = 0; i < t.numel(); ++i) EXPECT_TRUE(std::isfinite(t.f32()[i]));
   EXPECT_THROW(si::load_tensor_proto("/nonexistent/input_0.pb"), si::Error);
+}
+
+// Every model of the ONNX test data either loads (and optimizes) or gives a
+// ModelError naming its file: real files from another exporter, many operators.
+TEST(ModelImport, EveryOnnxTestDataModelLoadsOrFailsCleanly) {
+  const fs::path root = "/usr/share/libonnx-testdata/data";
+  if (!fs::exists(root)) GTEST_SKIP() << root << " is not installed (Debian package libonnx-testdata)";
+  int loaded = 0, rejected = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (entry.path().extension() != ".onnx") continue;
+    const std::string path = entry.path().string();
+    try {
+      si::optimize_model(si::load_model(path));
+      ++loaded;
+    } catch (const si::ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_FALSE(e.reason().empty()) << path;
+      ++rejected;
+    }
+  }
+  EXPECT_GT(loaded + rejected, 500);
 }
 
 // ---- optimize_model ----
