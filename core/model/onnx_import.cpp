@@ -237,7 +237,8 @@ void Importer::read_nodes(const onnx::GraphProto& graph) {
       constant_to_initializer(node);
       continue;
     }
-    if (!supported_.count(node.op_type)) fail(node, "unsupported operator");
+    if (!supported_.count(node.op_type))
+      fail(node, "unsupported operator '" + node.op_type + "'; `sparseinfer info --ops` lists the supported ones");
     model_.nodes.push_back(std::move(node));
   }
 }

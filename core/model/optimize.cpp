@@ -2,7 +2,6 @@
 // nodes (Identity/Dropout removal, BN folding, activation fusion).
 #include <cmath>
 #include <limits>
-#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -36,10 +35,6 @@ struct Uses {
   bool used(const std::string& v) const { return reader_count(v) > 0 || graph_outputs.count(v); }
   // The value flows only into one input slot of one node: safe to merge the two nodes.
   bool single_internal_use(const std::string& v) const { return reader_count(v) == 1 && !graph_outputs.count(v); }
-  const Node* producer_node(const Model& m, const std::string& v) const {
-    auto it = producer.find(v);
-    return it == producer.end() ? nullptr : &m.nodes[static_cast<size_t>(it->second)];
-  }
 };
 
 void erase_marked(Model& m, const std::vector<bool>& removed) {

@@ -2,6 +2,7 @@
 // ONNX protobuf classes, so every bad case is a precise, small file.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
