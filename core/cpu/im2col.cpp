@@ -35,8 +35,7 @@ inline void for_each_row_segment(const Window& w, int64_t p0, int64_t p1, Fn&& f
 
 }  // namespace
 
-void im2col_tile(const float* in, int64_t channels, const Window& w, int64_t p0, int64_t p1, float* col) {
-  const int64_t npix = p1 - p0;
+void im2col_tile(const float* in, int64_t channels, const Window& w, int64_t p0, int64_t p1, float* col, int64_t ld) {
   const int64_t in_d = w.in[0], in_h = w.in[1], in_w = w.in[2];
   const int64_t sw = w.stride[2];
   float* row = col;
@@ -44,7 +43,7 @@ void im2col_tile(const float* in, int64_t channels, const Window& w, int64_t p0,
     const float* plane = in + c * w.in_size();
     for (int64_t kd = 0; kd < w.kernel[0]; ++kd)
       for (int64_t kh = 0; kh < w.kernel[1]; ++kh)
-        for (int64_t kw = 0; kw < w.kernel[2]; ++kw, row += npix) {
+        for (int64_t kw = 0; kw < w.kernel[2]; ++kw, row += ld) {
           for_each_row_segment(w, p0, p1, [&](int64_t od, int64_t oh, int64_t ow, int64_t count, int64_t at) {
             float* __restrict dst = row + at;
             const int64_t id = od * w.stride[0] - w.pad_begin[0] + kd * w.dilation[0];

@@ -8,10 +8,10 @@
 
 namespace sparseinfer {
 
-// Fills col, a row-major [(channels * kernel volume) x (p1 - p0)] matrix,
-// with the inputs that output pixels [p0, p1) of the window read from `in`
-// ([channels, D, H, W] of one image); padding reads as zero.
-void im2col_tile(const float* in, int64_t channels, const Window& w, int64_t p0, int64_t p1, float* col);
+// Fills col, a row-major [(channels * kernel volume) x (p1 - p0)] matrix
+// with row stride ld, with the inputs that output pixels [p0, p1) of the
+// window read from `in` ([channels, D, H, W] of one image); padding reads as zero.
+void im2col_tile(const float* in, int64_t channels, const Window& w, int64_t p0, int64_t p1, float* col, int64_t ld);
 
 // The adjoint of im2col_tile for one channel range: adds every entry of col
 // (rows for channels [c0, c1), all output pixels of w) into the input

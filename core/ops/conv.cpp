@@ -5,6 +5,7 @@
 #include "cpu/conv_gemm.h"
 #include "cpu/depthwise.h"
 #include "cpu/im2col.h"
+#include "cpu/packed_gemm.h"
 #include "cpu/parallel.h"
 #include "cpu/sgemm.h"
 #include "cpu/window.h"
@@ -88,6 +89,13 @@ class ConvOp : public Op {
     shape_.out_channels = cout;
     batch_ = x.dim(0);
     depthwise_ = group_ == cin && wt.dim(1) == 1 && group_ > 1;
+    // Constant weights are packed once here for the AVX-512 kernel; others go to OpenBLAS each frame.
+    packed_ = PackedWeights{};
+    shape_.packed = nullptr;
+    if (!depthwise_ && wt.has_data() && packed_gemm_supported()) {
+      pack_weights(wt.f32(), group_, cout / group_, shape_.k_per_group(), packed_);
+      shape_.packed = &packed_;
+    }
     Shape out{batch_, cout};
     for (int i = 0; i < rank; ++i) out.push_back(win.out[Window::kDims - rank + i]);
     return {Tensor::descriptor(DType::Float32, out)};
@@ -131,6 +139,7 @@ class ConvOp : public Op {
   Activation act_;
   // Plan from infer().
   ConvGemmShape shape_;
+  PackedWeights packed_;
   int64_t batch_ = 0;
   bool depthwise_ = false;
 };

@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "cpu/conv_gemm.h"
+#include "cpu/packed_gemm.h"
 #include "ops/op.h"
 
 using namespace sparseinfer;
@@ -59,17 +61,29 @@ Tensor random_tensor(Shape shape, std::mt19937& rng) {
   return t;
 }
 
+struct Timing {
+  double median, min, cpu;  // wall median and minimum, process CPU time per run (ms)
+};
+
+double cpu_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
+
 template <typename Fn>
-double median_ms(int reps, Fn&& fn) {
+Timing time_ms(int reps, Fn&& fn) {
   fn();  // warm-up: scratch allocation, BLAS thread start
   std::vector<double> ms;
+  const double cpu0 = cpu_ms();
   for (int r = 0; r < reps; ++r) {
     auto t0 = std::chrono::steady_clock::now();
     fn();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
+  const double cpu = (cpu_ms() - cpu0) / reps;
   std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return {ms[ms.size() / 2], ms.front(), cpu};
 }
 
 }  // namespace
@@ -78,11 +92,13 @@ int main(int argc, char** argv) {
   int threads = 2, reps = 7;
   std::vector<int64_t> tiles;
   std::string filter;
+  bool blas = false;  // tile sweep through OpenBLAS instead of the packed kernel
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string key = argv[i];
     if (key == "--threads") threads = std::atoi(argv[i + 1]);
     if (key == "--reps") reps = std::atoi(argv[i + 1]);
     if (key == "--filter") filter = argv[i + 1];
+    if (key == "--blas") blas = std::atoi(argv[i + 1]) != 0;
     if (key == "--tiles")
       for (char* s = argv[i + 1]; *s;) {
         tiles.push_back(std::strtoll(s, &s, 10));
@@ -119,13 +135,16 @@ int main(int argc, char** argv) {
     Tensor y;
     y.allocate(DType::Float32, descs[0].shape());
     std::vector<Tensor*> outs{&y};
-    const double ms = median_ms(reps, [&] { op->forward(ins, outs, ctx); });
+    const Timing t = time_ms(reps, [&] { op->forward(ins, outs, ctx); });
+    const double ms = t.median;
     total += ms;
     const double gmacs = static_cast<double>(op->macs(ins, {&y})) * 1e-9;
-    std::printf("{\"layer\": \"%s\", \"threads\": %d, \"ms\": %.3f, \"gmac\": %.4f, \"gflops\": %.1f}\n", l.name,
-                threads, ms, gmacs, 2.0 * gmacs / ms * 1e3);
+    std::printf(
+        "{\"layer\": \"%s\", \"threads\": %d, \"ms\": %.3f, \"min_ms\": %.3f, \"cpu_ms\": %.3f, \"gmac\": %.4f, "
+        "\"gflops\": %.1f}\n",
+        l.name, threads, ms, t.min, t.cpu, gmacs, 2.0 * gmacs / ms * 1e3);
     // Tile-size sweep on the im2col path, bypassing the op's own choice.
-    if (l.group == 1 && l.k > 1)
+    if (l.group == 1)
       for (int64_t tile : tiles) {
         ConvGemmShape s;
         s.window.in = {1, l.h, l.w};
@@ -136,11 +155,17 @@ int main(int argc, char** argv) {
         s.in_channels = l.cin;
         s.out_channels = l.cout;
         s.tile_pixels = tile;
+        PackedWeights packed;
+        if (packed_gemm_supported() && !blas) {
+          pack_weights(w.f32(), 1, l.cout, l.cin * l.k * l.k, packed);
+          s.packed = &packed;
+        }
         float* buf = scratch.floats(static_cast<size_t>(conv_gemm_scratch_floats(s, threads)), 1);
         Activation act;
-        const double tms =
-            median_ms(reps, [&] { conv_gemm_image(x.f32(), w.f32(), b.f32(), y.f32(), s, act, threads, buf); });
-        std::printf("{\"layer\": \"%s\", \"tile\": %ld, \"ms\": %.3f}\n", l.name, static_cast<long>(tile), tms);
+        const Timing tt =
+            time_ms(reps, [&] { conv_gemm_image(x.f32(), w.f32(), b.f32(), y.f32(), s, act, threads, buf); });
+        std::printf("{\"layer\": \"%s\", \"tile\": %ld, \"ms\": %.3f, \"cpu_ms\": %.3f}\n", l.name,
+                    static_cast<long>(tile), tt.median, tt.cpu);
       }
   }
   std::printf("{\"total_ms\": %.3f}\n", total);
