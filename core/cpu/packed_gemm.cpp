@@ -1,10 +1,12 @@
 #include "cpu/packed_gemm.h"
 
+// GCC 12's _mm512_max_ps/_mm512_min_ps pass _mm512_undefined_ps() as the
+// pass-through operand, which -Wmaybe-uninitialized reports at every use.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
 
-#include "cpu/epilogue.h"
 
 namespace sparseinfer {
 
@@ -14,12 +16,45 @@ constexpr int64_t kRows = PackedWeights::kPanelRows;
 constexpr int64_t kCols = 32;    // two 16-float vectors of output pixels
 constexpr int64_t kDepth = 256;  // k block: an A block of a panel and a B strip stay in L1/L2
 
+// Bias and activation applied in registers on the last k block, so small-K
+// layers (MobileNet 1x1) do not pay a second pass over the output.
+struct Epilogue {
+  bool active = false;           // this call finishes the sum
+  const float* bias = nullptr;   // per row of the panel, or nullptr
+  Activation act;                // applied in-kernel when vector_act
+  bool vector_act = false;
+};
+
+bool has_vector_form(ActivationKind kind) {
+  return kind != ActivationKind::Sigmoid && kind != ActivationKind::Tanh;
+}
+
+__attribute__((target("avx512f"))) inline __m512 activate(__m512 x, const Activation& act) {
+  switch (act.kind) {
+    case ActivationKind::Relu: return _mm512_max_ps(x, _mm512_setzero_ps());
+    case ActivationKind::Clip: return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(act.min)), _mm512_set1_ps(act.max));
+    case ActivationKind::LeakyRelu: {
+      const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+      return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(act.alpha));
+    }
+    case ActivationKind::HardSigmoid: {
+      const __m512 y = _mm512_fmadd_ps(x, _mm512_set1_ps(act.alpha), _mm512_set1_ps(act.beta));
+      return _mm512_min_ps(_mm512_max_ps(y, _mm512_setzero_ps()), _mm512_set1_ps(1.0f));
+    }
+    case ActivationKind::HardSwish: {
+      const __m512 g = _mm512_fmadd_ps(x, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
+      return _mm512_mul_ps(x, _mm512_min_ps(_mm512_max_ps(g, _mm512_setzero_ps()), _mm512_set1_ps(1.0f)));
+    }
+    default: return x;
+  }
+}
+
 // c[rows x nr] (+)= a_panel[kc][kRows] * b[kc x kCols]; 2 * ROWS accumulators
 // in named registers (GCC spills an accumulator array to the stack every step).
 #define SI_ROWS_APPLY(OP) OP(0) OP(1) OP(2) OP(3) OP(4) OP(5) OP(6) OP(7)
 template <int ROWS>
 __attribute__((target("avx512f"))) void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
-                                                     int64_t ldc, int64_t nr, bool accumulate) {
+                                                     int64_t ldc, int64_t nr, bool accumulate, const Epilogue& ep) {
   const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
   const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF) : nr > 16 ? __mmask16((1u << (nr - 16)) - 1) : __mmask16(0);
 #define SI_DECLARE(r) __m512 lo##r = _mm512_setzero_ps(), hi##r = _mm512_setzero_ps();
@@ -47,6 +82,22 @@ __attribute__((target("avx512f"))) void micro_kernel(int64_t kc, const float* a,
     SI_ROWS_APPLY(SI_FMA)
 #undef SI_FMA
   }
+#define SI_FINISH(r)                                                      \
+  if constexpr (r < ROWS) {                                               \
+    if (ep.bias) {                                                        \
+      const __m512 bv = _mm512_set1_ps(ep.bias[r]);                       \
+      lo##r = _mm512_add_ps(lo##r, bv);                                   \
+      hi##r = _mm512_add_ps(hi##r, bv);                                   \
+    }                                                                     \
+    if (ep.vector_act) {                                                  \
+      lo##r = activate(lo##r, ep.act);                                    \
+      hi##r = activate(hi##r, ep.act);                                    \
+    }                                                                     \
+  }
+  if (ep.active) {
+    SI_ROWS_APPLY(SI_FINISH)
+  }
+#undef SI_FINISH
 #define SI_STORE(r)                                     \
   if constexpr (r < ROWS) {                             \
     _mm512_mask_storeu_ps(c + r * ldc, m0, lo##r);      \
@@ -57,7 +108,8 @@ __attribute__((target("avx512f"))) void micro_kernel(int64_t kc, const float* a,
 }
 #undef SI_ROWS_APPLY
 
-using MicroKernel = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int64_t, bool);
+using MicroKernel = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int64_t, bool,
+                            const Epilogue&);
 constexpr MicroKernel kKernels[kRows + 1] = {nullptr,         micro_kernel<1>, micro_kernel<2>,
                                              micro_kernel<3>, micro_kernel<4>, micro_kernel<5>,
                                              micro_kernel<6>, micro_kernel<7>, micro_kernel<8>};
@@ -152,6 +204,9 @@ void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, co
   alignas(64) float strip[kDepth * kCols];
   const int64_t ldc = win.out_size();
   const bool pointwise = win.is_pointwise();
+  Epilogue ep;
+  ep.act = act;
+  ep.vector_act = has_vector_form(act.kind);
   for (int64_t k0 = 0; k0 < w.k; k0 += kDepth) {
     const int64_t kc = std::min(kDepth, w.k - k0);
     const bool last = k0 + kc == w.k;
@@ -163,10 +218,11 @@ void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, co
       for (int64_t panel = 0; panel < w.panels(); ++panel) {
         const int64_t rows = std::min(kRows, w.m - panel * kRows);
         float* c_block = out + panel * kRows * ldc + p;
-        kKernels[rows](kc, w.panel(group, panel) + k0 * kRows, strip, kCols, c_block, ldc, nr, k0 > 0);
-        if (last)
-          for (int64_t r = 0; r < rows; ++r)
-            bias_activation(c_block + r * ldc, nr, bias ? bias[panel * kRows + r] : 0.0f, act);
+        ep.active = last;
+        ep.bias = bias ? bias + panel * kRows : nullptr;
+        kKernels[rows](kc, w.panel(group, panel) + k0 * kRows, strip, kCols, c_block, ldc, nr, k0 > 0, ep);
+        if (last && !ep.vector_act)
+          for (int64_t r = 0; r < rows; ++r) act.apply_inplace(c_block + r * ldc, nr);
       }
       p += nr;
     }
