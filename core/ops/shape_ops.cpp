@@ -2,6 +2,7 @@
 // Unsqueeze, Squeeze, Concat, Flatten, Reshape, Transpose, Identity, Dropout,
 // Constant. They handle float32 and int64 alike (shape chains are int64).
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <set>
 
@@ -383,7 +384,18 @@ class TransposeOp : public Op {
       if (p < 0 || p >= rank || seen[static_cast<size_t>(p)]) op_fail(info_, "perm is not a permutation");
       seen[static_cast<size_t>(p)] = true;
     }
+    if (rank > kMaxRank)
+      op_fail(info_, "rank " + std::to_string(rank) + " is above the supported " + std::to_string(kMaxRank));
     perm_ = perm;
+    std::vector<int64_t> in_strides(static_cast<size_t>(rank), 1);
+    for (int i = rank - 1; i > 0; --i)
+      in_strides[static_cast<size_t>(i - 1)] = in_strides[static_cast<size_t>(i)] * x.dim(i);
+    out_dims_.clear();
+    in_strides_permuted_.clear();
+    for (int64_t p : perm) {
+      out_dims_.push_back(x.dim(static_cast<int>(p)));
+      in_strides_permuted_.push_back(in_strides[static_cast<size_t>(p)]);
+    }
     Shape out;
     for (int64_t p : perm) out.push_back(x.dim(static_cast<int>(p)));
     return {Tensor::descriptor(x.dtype(), out)};
@@ -407,18 +419,10 @@ class TransposeOp : public Op {
       out[0] = in[0];
       return;
     }
-    std::vector<int64_t> in_strides(rank), out_dims(rank), strides(rank);
-    int64_t step = 1;
-    for (size_t i = rank; i-- > 0;) {
-      in_strides[i] = step;
-      step *= in_shape[i];
-    }
-    for (size_t i = 0; i < rank; ++i) {
-      out_dims[i] = in_shape[static_cast<size_t>(perm_[i])];
-      strides[i] = in_strides[static_cast<size_t>(perm_[i])];
-    }
+    const std::vector<int64_t>& out_dims = out_dims_;
+    const std::vector<int64_t>& strides = in_strides_permuted_;
     // Walk the output in order with an odometer over the input offset.
-    std::vector<int64_t> counter(rank, 0);
+    std::array<int64_t, kMaxRank> counter{};
     const int64_t last_dim = out_dims[rank - 1], last_stride = strides[rank - 1];
     int64_t src = 0;
     for (int64_t o = 0; o < n; o += last_dim) {
@@ -432,8 +436,10 @@ class TransposeOp : public Op {
     }
   }
 
+  static constexpr int kMaxRank = 16;
   OpInfo info_;
   std::vector<int64_t> perm_;
+  std::vector<int64_t> out_dims_, in_strides_permuted_;  // per output axis
 };
 
 class ConstantOp : public Op {
