@@ -2,6 +2,7 @@
 // cubic interpolation with every coordinate transformation mode of the spec.
 // Interpolation is separable: each axis gets a table of input taps (index,
 // weight) per output index, built once in infer().
+#include <array>
 #include <cmath>
 
 #include "cpu/parallel.h"
@@ -159,6 +160,11 @@ class ResizeOp : public Op {
       axes_[static_cast<size_t>(a)] =
           build_taps(in_len, out[static_cast<size_t>(a)], scale, resized_len, roi_start, roi_end);
     }
+    if (rank > kMaxRank)
+      op_fail(info_, "rank " + std::to_string(rank) + " is above the supported " + std::to_string(kMaxRank));
+    in_strides_.assign(static_cast<size_t>(rank), 1);
+    for (int a = rank - 1; a > 0; --a)
+      in_strides_[static_cast<size_t>(a - 1)] = in_strides_[static_cast<size_t>(a)] * x.dim(a);
     // Leading axes that map one to one let forward() work plane by plane.
     planar_ = rank >= 2;
     for (int a = 0; a + 2 < rank; ++a) planar_ = planar_ && axes_[static_cast<size_t>(a)].taps == 1;
@@ -343,10 +349,8 @@ class ResizeOp : public Op {
     const int rank = x.rank();
     const float* in = x.f32();
     float* out = y.f32();
-    std::vector<int64_t> in_strides(static_cast<size_t>(rank), 1);
-    for (int a = rank - 1; a > 0; --a)
-      in_strides[static_cast<size_t>(a - 1)] = in_strides[static_cast<size_t>(a)] * x.dim(a);
-    std::vector<int64_t> coord(static_cast<size_t>(rank), 0), tap(static_cast<size_t>(rank), 0);
+    const std::vector<int64_t>& in_strides = in_strides_;
+    std::array<int64_t, kMaxRank> coord{}, tap{};
     for (int64_t n = 0; n < y.numel(); ++n) {
       bool outside = false;
       for (int a = 0; a < rank; ++a)
@@ -355,7 +359,7 @@ class ResizeOp : public Op {
       if (outside) {
         sum = extrapolation_;
       } else {
-        std::fill(tap.begin(), tap.end(), 0);
+        tap.fill(0);
         for (;;) {
           float w = 1.0f;
           int64_t offset = 0;
@@ -389,7 +393,9 @@ class ResizeOp : public Op {
   double cubic_a_ = -0.75;
   bool exclude_outside_ = false;
   float extrapolation_ = 0.0f;
+  static constexpr int kMaxRank = 16;
   std::vector<AxisTaps> axes_;
+  std::vector<int64_t> in_strides_;
   bool planar_ = false;
 };
 

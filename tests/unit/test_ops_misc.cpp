@@ -535,3 +535,15 @@ TEST(Pad, TwoDimensionalConstant) {
   Tensor pads = Tensor::from_i64({8}, {0, 0, 1, 0, 0, 0, 0, 1});
   expect_f32(run1(make_node("Pad", 2), 13, {&x, &pads}), {1, 1, 3, 3}, {0, 0, 0, 1, 2, 0, 3, 4, 0});
 }
+
+TEST(Resize, AnyRankAndLeadingAxes) {
+  // Rank 1 and interpolation on a leading axis take the general path.
+  Tensor x = Tensor::from_f32({2}, {1, 2});
+  Tensor s1 = Tensor::from_f32({1}, {2});
+  Node linear = make_node("Resize", 3);
+  set_string(linear, "mode", "linear");
+  expect_f32(run1(linear, 13, {&x, nullptr, &s1}), {4}, {1, 1.25f, 1.75f, 2});
+  Tensor cube = Tensor::from_f32({2, 1, 2}, {1, 2, 3, 4});
+  Tensor s3 = Tensor::from_f32({3}, {2, 1, 1});
+  expect_f32(run1(linear, 13, {&cube, nullptr, &s3}), {4, 1, 2}, {1, 2, 1.5f, 2.5f, 2.5f, 3.5f, 3, 4});
+}
