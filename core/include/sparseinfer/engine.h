@@ -26,6 +26,8 @@ struct EngineOptions {
   // One shape per graph input, in graph order. Empty: take the shapes the
   // model declares (an error if any dimension is symbolic).
   std::vector<Shape> input_shapes;
+  // Time every layer (FrameResult::layer_ms); costs a clock read per layer.
+  bool profile = false;
 };
 
 // One executed node of the compiled plan (constant-folded nodes are gone).
@@ -57,6 +59,7 @@ struct FrameResult {
   int64_t macs_dense = 0;
   double mac_fraction() const { return macs_dense ? double(macs_executed) / double(macs_dense) : 1.0; }
   StageTimes times;
+  std::vector<double> layer_ms;  // per LayerInfo, when EngineOptions::profile
 };
 
 class StreamState;
