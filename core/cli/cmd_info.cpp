@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/cli_args.h"
@@ -31,26 +32,34 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-// Compiled input shapes from the options, or from the declared shapes.
-std::vector<Shape> choose_input_shapes(const Model& model, const ParsedArgs& args) {
-  std::vector<Shape> shapes;
-  const auto& explicit_shapes = args.values("input-shape");
-  if (!explicit_shapes.empty()) {
-    if (explicit_shapes.size() != model.inputs.size())
+// What the command line says about input sizes, checked before the model loads.
+struct SizeRequest {
+  std::vector<Shape> input_shapes;                  // --input-shape, one per graph input
+  std::optional<std::pair<int64_t, int64_t>> size;  // --size as {W, H}
+};
+
+SizeRequest parse_size_request(const ParsedArgs& args) {
+  SizeRequest req;
+  for (const auto& s : args.values("input-shape")) req.input_shapes.push_back(parse_shape(s, "--input-shape"));
+  if (args.has("size")) req.size = parse_size(args.value("size"), "--size");
+  return req;
+}
+
+// Compiled input shapes from the request, or from the declared shapes.
+std::vector<Shape> choose_input_shapes(const Model& model, const SizeRequest& req) {
+  if (!req.input_shapes.empty()) {
+    if (req.input_shapes.size() != model.inputs.size())
       throw UsageError("the model has " + std::to_string(model.inputs.size()) + " inputs but " +
-                       std::to_string(explicit_shapes.size()) + " --input-shape options were given");
-    for (const auto& s : explicit_shapes) shapes.push_back(parse_shape(s, "--input-shape"));
-    return shapes;
+                       std::to_string(req.input_shapes.size()) + " --input-shape options were given");
+    return req.input_shapes;
   }
-  bool have_size = args.has("size");
-  std::pair<int64_t, int64_t> wh{0, 0};
-  if (have_size) wh = parse_size(args.value("size"), "--size");
+  std::vector<Shape> shapes;
   bool size_used = false;
   for (const ValueInfo& vi : model.inputs) {
     Shape s = vi.dims;
-    if (have_size && s.size() == 4) {
-      s[3] = wh.first;
-      s[2] = wh.second;
+    if (req.size && s.size() == 4) {
+      s[3] = req.size->first;
+      s[2] = req.size->second;
       size_used = true;
     }
     // A symbolic batch dimension is the usual export artefact: run one image.
@@ -61,7 +70,7 @@ std::vector<Shape> choose_input_shapes(const Model& model, const ParsedArgs& arg
                        (s.size() == 4 ? std::string() : std::string(" or --input-shape")));
     shapes.push_back(std::move(s));
   }
-  if (have_size && !size_used) throw UsageError("--size needs a 4-D (NCHW) input; use --input-shape instead");
+  if (req.size && !size_used) throw UsageError("--size needs a 4-D (NCHW) input; use --input-shape instead");
   return shapes;
 }
 
@@ -192,11 +201,13 @@ int cmd_info(const std::vector<std::string>& argv) {
   if (args.positional.size() > 1) throw UsageError("unexpected argument '" + args.positional[1] + "'");
   if (args.has("size") && args.has("input-shape")) throw UsageError("give either --size or --input-shape, not both");
 
+  SizeRequest req = parse_size_request(args);
+
   Model model = load_model(args.positional[0]);
   EngineOptions options;
   options.backend = Backend::Cpu;
   options.threads = 1;  // nothing runs; compiling needs no threads
-  options.input_shapes = choose_input_shapes(model, args);
+  options.input_shapes = choose_input_shapes(model, req);
   Engine engine(model, options);
   if (args.has("json"))
     print_json(model, engine);
