@@ -110,27 +110,55 @@ std::string read_file(const fs::path& path) {
   return os.str();
 }
 
-// Operators of the file outside the supported list, read with the protobuf
-// classes so that an importer error cannot hide them.
-std::vector<std::string> unsupported_ops_of(const fs::path& model_path) {
-  onnx::ModelProto proto;
-  if (!proto.ParseFromString(read_file(model_path))) throw Error(model_path.string() + ": not a valid ONNX file");
-  std::set<std::string> out;
-  for (const auto& node : proto.graph().node()) {
-    bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
-    if (!default_domain)
-      out.insert(node.domain() + "." + node.op_type());
-    else if (!kSupportedOps.count(node.op_type()))
-      out.insert(node.op_type());
-  }
-  return {out.begin(), out.end()};
+bool supported_elem_type(int32_t t) {
+  return t == onnx::TensorProto::FLOAT || t == onnx::TensorProto::INT64;
 }
 
-// The name stored in a serialized TensorProto (empty when not set).
-std::string tensor_name(const fs::path& path) {
+std::string elem_type_name(int32_t t) {
+  return onnx::TensorProto_DataType_IsValid(t) ? onnx::TensorProto_DataType_Name(t) : "type " + std::to_string(t);
+}
+
+std::string unsupported_type_reason(int32_t t) {
+  return "tensors of type " + elem_type_name(t) + " (only FLOAT and INT64 are supported)";
+}
+
+// What the file itself says the core will not run, read with the protobuf
+// classes so that an importer error cannot hide it: operators outside the
+// supported list, or graph inputs, outputs and weights of another dtype.
+std::optional<std::string> outside_the_list(const fs::path& model_path) {
+  onnx::ModelProto proto;
+  if (!proto.ParseFromString(read_file(model_path))) throw Error(model_path.string() + ": not a valid ONNX file");
+  const onnx::GraphProto& graph = proto.graph();
+  std::set<std::string> ops;
+  for (const auto& node : graph.node()) {
+    bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (!default_domain)
+      ops.insert(node.domain() + "." + node.op_type());
+    else if (!kSupportedOps.count(node.op_type()))
+      ops.insert(node.op_type());
+  }
+  if (!ops.empty()) {
+    std::string list;
+    for (const auto& op : ops) {
+      if (!list.empty()) list += ", ";
+      list += op;
+    }
+    return "uses " + list + " (not in the supported list)";
+  }
+  for (const auto* values : {&graph.input(), &graph.output()})
+    for (const auto& vi : *values)
+      if (vi.type().has_tensor_type() && !supported_elem_type(vi.type().tensor_type().elem_type()))
+        return unsupported_type_reason(vi.type().tensor_type().elem_type());
+  for (const auto& init : graph.initializer())
+    if (!supported_elem_type(init.data_type())) return unsupported_type_reason(init.data_type());
+  return std::nullopt;
+}
+
+// The name and element type stored in a serialized TensorProto.
+std::pair<std::string, int32_t> tensor_name_and_type(const fs::path& path) {
   onnx::TensorProto proto;
-  if (!proto.ParseFromString(read_file(path))) return {};
-  return proto.name();
+  if (!proto.ParseFromString(read_file(path))) return {{}, onnx::TensorProto::FLOAT};
+  return {proto.name(), proto.data_type()};
 }
 
 // PREFIX_0.pb, PREFIX_1.pb, ... in numeric order.
@@ -153,8 +181,13 @@ struct NamedTensor {
 std::vector<NamedTensor> load_tensors(const std::vector<fs::path>& files, std::optional<std::string>& left_out) {
   std::vector<NamedTensor> out;
   for (const auto& f : files) {
+    auto [name, type] = tensor_name_and_type(f);
+    if (!supported_elem_type(type)) {
+      left_out = unsupported_type_reason(type);
+      return {};
+    }
     try {
-      out.push_back({tensor_name(f), load_tensor_proto(f.string())});
+      out.push_back({name, load_tensor_proto(f.string())});
     } catch (const Error& e) {
       std::string reason = strip_path(e.what(), f.string());
       if (!states_unsupported(reason)) throw;
@@ -241,15 +274,7 @@ CaseResult failed(std::string reason, int data_sets = 0) {
 
 CaseResult run_case_unguarded(const fs::path& dir) {
   const fs::path model_path = dir / "model.onnx";
-  std::vector<std::string> outside = unsupported_ops_of(model_path);
-  if (!outside.empty()) {
-    std::string ops;
-    for (const auto& op : outside) {
-      if (!ops.empty()) ops += ", ";
-      ops += op;
-    }
-    return left_out("uses " + ops + " (not in the supported list)");
-  }
+  if (auto reason = outside_the_list(model_path)) return left_out(*reason);
 
   std::vector<fs::path> set_dirs;
   for (const auto& entry : fs::directory_iterator(dir))
