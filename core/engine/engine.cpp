@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/buffer_plan.h"
+#include "engine/plan.h"
 #include "ops/op.h"
 #include "sparseinfer/error.h"
 
@@ -25,28 +26,12 @@ const char* backend_name(Backend b) {
 const char* mode_name(Mode m) {
   switch (m) {
     case Mode::Dense: return "dense";
+    case Mode::Change: return "change";
   }
   return "?";
 }
 
 namespace {
-
-// Where a value's data lives at run time.
-enum class ValueKind { Constant, Input, Activation };
-
-struct Value {
-  std::string name;
-  ValueKind kind = ValueKind::Activation;
-  Tensor tensor;       // constant data, or the descriptor of a run-time value
-  int input_index = -1;  // for ValueKind::Input
-  int buffer = -1;       // for ValueKind::Activation: index into the buffer plan
-};
-
-struct Step {
-  std::unique_ptr<Op> op;
-  std::vector<int> inputs;   // value ids, -1 for an omitted optional input
-  std::vector<int> outputs;  // value ids, -1 for an omitted optional output
-};
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -54,33 +39,54 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-struct Plan {
-  Model model;  // optimized; ops keep pointers to its nodes
-  EngineOptions options;
-  int threads = 1;
-  std::vector<Value> values;
-  std::map<std::string, int> value_ids;
-  std::vector<Step> steps;
-  std::vector<LayerInfo> layers;
-  std::vector<TensorInfo> inputs, outputs;
-  std::vector<int> input_ids, output_ids;
-  std::vector<BufferRequest> buffer_requests;
-  BufferPlan buffer_plan;
-  int64_t total_macs = 0;
-  int64_t total_params = 0;
-};
-
-struct StreamState::Impl {
-  std::vector<float, AlignedAllocator<float>> arena;
-  std::vector<Tensor> activations;  // one view per activation value (indexed by value id)
-  Scratch scratch;
-  int64_t frame_index = 0;
-};
-
 StreamState::StreamState() : impl_(std::make_unique<Impl>()) {}
 StreamState::~StreamState() = default;
 int64_t StreamState::frame_index() const { return impl_->frame_index; }
-size_t StreamState::state_bytes() const { return impl_->arena.size() * sizeof(float); }
+
+size_t StreamState::state_bytes() const {
+  // Dense mode: activations are views into the arena; change mode owns them.
+  size_t bytes = impl_->arena.size() * sizeof(float);
+  if (impl_->arena.empty())
+    for (const Tensor& t : impl_->activations) bytes += t.bytes();
+  for (const LayerState& l : impl_->layer_states) {
+    bytes += l.input_state.bytes();
+    for (const Tensor& t : l.fresh) bytes += t.bytes();
+  }
+  return bytes + impl_->scratch.bytes();
+}
+
+void StreamState::reset() {
+  impl_->needs_dense = true;
+  for (LayerState& l : impl_->layer_states) l.last_threshold = -1.0f;
+}
+
+static int threshold_step(const StreamState::Impl& s, const std::string& layer) {
+  auto it = s.threshold_index.find(layer);
+  if (it == s.threshold_index.end())
+    throw Error("no change-detecting layer named '" + layer + "' (see Engine::threshold_layers())");
+  return it->second;
+}
+
+void StreamState::set_threshold(const std::string& layer, float threshold) {
+  if (!(threshold >= 0.0f)) throw Error("threshold must be >= 0");
+  impl_->layer_states[static_cast<size_t>(threshold_step(*impl_, layer))].threshold = threshold;
+}
+
+void StreamState::set_all_thresholds(float threshold) {
+  if (!(threshold >= 0.0f)) throw Error("threshold must be >= 0");
+  for (auto& [name, step] : impl_->threshold_index) impl_->layer_states[static_cast<size_t>(step)].threshold = threshold;
+}
+
+void StreamState::set_threshold_scale(float scale) {
+  if (!(scale >= 0.0f)) throw Error("threshold scale must be >= 0");
+  impl_->threshold_scale = scale;
+}
+
+float StreamState::threshold(const std::string& layer) const {
+  return impl_->layer_states[static_cast<size_t>(threshold_step(*impl_, layer))].threshold;
+}
+
+float StreamState::threshold_scale() const { return impl_->threshold_scale; }
 
 static int resolve_threads(int requested) {
   if (requested > 0) return requested;
@@ -195,6 +201,7 @@ Engine::Engine(const Model& source, const EngineOptions& options) : plan_(std::m
     }
 
     Step step;
+    step.node = &node;
     step.inputs = in_ids;
     LayerInfo layer;
     layer.name = node.name;
@@ -252,6 +259,7 @@ Engine::Engine(const Model& source, const EngineOptions& options) : plan_(std::m
     p.buffer_requests.push_back({static_cast<size_t>(v.tensor.numel()) * elem, first[id], end});
   }
   p.buffer_plan = plan_buffers(p.buffer_requests);
+  if (p.options.mode == Mode::Change) build_change_kernels(p);
 }
 
 Engine::~Engine() = default;
@@ -266,12 +274,30 @@ Mode Engine::mode() const { return plan_->options.mode; }
 int Engine::threads() const { return plan_->threads; }
 const std::string& Engine::model_path() const { return plan_->model.path; }
 
+std::vector<std::string> Engine::threshold_layers() const {
+  std::vector<std::string> names;
+  for (int step : plan_->threshold_steps) names.push_back(plan_->layers[static_cast<size_t>(step)].name);
+  return names;
+}
+
+size_t Engine::dense_activation_bytes() const {
+  size_t bytes = 0;
+  for (const Value& v : plan_->values)
+    if (v.kind == ValueKind::Activation) bytes += static_cast<size_t>(v.tensor.numel()) * (v.tensor.dtype() == DType::Float32 ? 4 : 8);
+  return bytes;
+}
+
 std::unique_ptr<StreamState> Engine::new_stream() const {
   const Plan& p = *plan_;
   std::unique_ptr<StreamState> state(new StreamState());
   StreamState::Impl& s = *state->impl_;
-  s.arena.assign(p.buffer_plan.arena_bytes / sizeof(float) + 16, 0.0f);
+  s.plan = &p;
   s.activations.resize(p.values.size());
+  if (p.options.mode == Mode::Change) {
+    init_change_state(p, s);
+    return state;
+  }
+  s.arena.assign(p.buffer_plan.arena_bytes / sizeof(float) + 16, 0.0f);
   auto* base = reinterpret_cast<unsigned char*>(s.arena.data());
   for (size_t id = 0; id < p.values.size(); ++id) {
     const Value& v = p.values[id];
@@ -281,10 +307,43 @@ std::unique_ptr<StreamState> Engine::new_stream() const {
   return state;
 }
 
+static const Tensor* value_tensor(const Plan& p, const StreamState::Impl& s, const std::vector<const Tensor*>& inputs,
+                                  int id) {
+  const Value& v = p.values[static_cast<size_t>(id)];
+  switch (v.kind) {
+    case ValueKind::Constant: return &v.tensor;
+    case ValueKind::Input: return inputs[static_cast<size_t>(v.input_index)];
+    case ValueKind::Activation: return &s.activations[static_cast<size_t>(id)];
+  }
+  return nullptr;
+}
+
+static void run_dense(const Plan& p, StreamState::Impl& s, const std::vector<const Tensor*>& inputs,
+                      FrameResult& result) {
+  ExecContext ctx{p.threads, &s.scratch};
+  std::vector<const Tensor*> ins;
+  std::vector<Tensor*> outs;
+  result.layer_stats.assign(p.steps.size(), LayerStats{});
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const Step& step = p.steps[i];
+    ins.clear();
+    outs.clear();
+    for (int id : step.inputs) ins.push_back(id >= 0 ? value_tensor(p, s, inputs, id) : nullptr);
+    for (int id : step.outputs) outs.push_back(id >= 0 ? &s.activations[static_cast<size_t>(id)] : nullptr);
+    auto ts = std::chrono::steady_clock::now();
+    step.op->forward(ins, outs, ctx);
+    if (!result.layer_ms.empty()) result.layer_ms[i] = ms_since(ts);
+    result.layer_stats[i].macs = p.layers[i].macs;
+  }
+  result.macs_executed = p.total_macs;
+  result.macs_dense = p.total_macs;
+  result.dense_frame = true;
+}
+
 FrameResult Engine::run(StreamState& state, const std::vector<const Tensor*>& inputs) const {
   const Plan& p = *plan_;
   StreamState::Impl& s = *state.impl_;
-  if (s.activations.size() != p.values.size()) throw Error("stream state belongs to another engine");
+  if (s.plan != &p) throw Error("stream state belongs to another engine");
   if (inputs.size() != p.inputs.size())
     throw Error(p.model.path + ": expected " + std::to_string(p.inputs.size()) + " inputs, got " +
                 std::to_string(inputs.size()));
@@ -298,36 +357,18 @@ FrameResult Engine::run(StreamState& state, const std::vector<const Tensor*>& in
                              : std::string(", got nothing")));
   }
 
-  auto tensor_of = [&](int id) -> const Tensor* {
-    const Value& v = p.values[id];
-    switch (v.kind) {
-      case ValueKind::Constant: return &v.tensor;
-      case ValueKind::Input: return inputs[v.input_index];
-      case ValueKind::Activation: return &s.activations[id];
-    }
-    return nullptr;
-  };
+  auto tensor_of = [&](int id) { return value_tensor(p, s, inputs, id); };
 
   FrameResult result;
   if (p.options.profile) result.layer_ms.assign(p.steps.size(), 0.0);
-  ExecContext ctx{p.threads, &s.scratch};
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<const Tensor*> ins;
-  std::vector<Tensor*> outs;
-  for (size_t i = 0; i < p.steps.size(); ++i) {
-    const Step& step = p.steps[i];
-    ins.clear();
-    outs.clear();
-    for (int id : step.inputs) ins.push_back(id >= 0 ? tensor_of(id) : nullptr);
-    for (int id : step.outputs) outs.push_back(id >= 0 ? &s.activations[id] : nullptr);
-    auto ts = std::chrono::steady_clock::now();
-    step.op->forward(ins, outs, ctx);
-    if (p.options.profile) result.layer_ms[i] = ms_since(ts);
+  if (p.options.mode == Mode::Change) {
+    run_change(p, s, inputs, result);
+  } else {
+    run_dense(p, s, inputs, result);
   }
   result.times.total_ms = ms_since(t0);
   for (int id : p.output_ids) result.outputs.push_back(tensor_of(id));
-  result.macs_executed = p.total_macs;
-  result.macs_dense = p.total_macs;
   ++s.frame_index;
   return result;
 }

@@ -20,6 +20,7 @@ namespace sparseinfer {
 class Scratch {
  public:
   float* floats(size_t count, int slot = 0);
+  size_t bytes() const;
 
  private:
   std::map<int, std::vector<float, AlignedAllocator<float>>> buffers_;

@@ -60,6 +60,11 @@ class Tensor {
   const float* f32() const;
   int64_t* i64();
   const int64_t* i64() const;
+  // The storage whatever the dtype, for copies and comparisons.
+  void* raw() { return dtype_ == DType::Float32 ? static_cast<void*>(f32()) : static_cast<void*>(i64()); }
+  const void* raw() const {
+    return dtype_ == DType::Float32 ? static_cast<const void*>(f32()) : static_cast<const void*>(i64());
+  }
 
   // Changes the shape keeping the element count and data.
   void reshape(Shape shape);
