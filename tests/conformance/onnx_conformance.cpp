@@ -2,16 +2,19 @@
 // package libonnx-testdata) through load_model + Engine and compares with the
 // outputs the ONNX reference produced.
 //
-// Usage: onnx_conformance DATA_DIR [--filter TEXT] [--timeout SECONDS] [--no-fork] [--verbose]
+// Usage: onnx_conformance DATA_DIR [--filter TEXT] [--timeout SECONDS] [--no-fork] [--no-freeze] [--verbose]
 //
 // Cases come from DATA_DIR/{node,pytorch-converted,pytorch-operator}/*/.
 // A case that uses an operator outside kSupportedOps, or tensors of a dtype
 // or attribute values the core explicitly rejects, is left out with its
-// reason; every other case must pass. Each case runs in a child process so
-// that a crash or a hang is reported as that case's failure instead of
-// ending the run. The summary goes to stdout, and as JSON to the file named
-// by SPARSEINFER_CONFORMANCE_JSON when set. Exit status: 0 when no case
-// failed, 1 when one did, 2 for a usage error.
+// reason; every other case must pass. Node tests that feed an operator
+// parameter the core requires constant (Reshape's shape, Resize's scales...)
+// as a graph input are retried with those inputs frozen to the data set's
+// values and listed as such (--no-freeze counts them as failures). Each case
+// runs in a child process so that a crash or a hang is reported as that
+// case's failure instead of ending the run. The summary goes to stdout, and
+// as JSON to the file named by SPARSEINFER_CONFORMANCE_JSON when set.
+// Exit status: 0 when no case failed, 1 when one did, 2 for a usage error.
 #include <onnx/onnx_pb.h>
 #include <poll.h>
 #include <signal.h>
@@ -68,8 +71,17 @@ enum class Status { Passed, Failed, LeftOut };
 
 struct CaseResult {
   Status status = Status::Failed;
-  std::string reason;  // Failed: what went wrong; LeftOut: the group it is reported under
-  int data_sets = 0;   // data sets compared
+  std::string reason;   // Failed: what went wrong; LeftOut: the group it is reported under
+  int data_sets = 0;    // data sets compared
+  bool frozen = false;  // passed only with parameter inputs frozen to constants
+};
+
+struct Config {
+  std::string filter;  // run only cases whose "suite/name" contains this
+  int timeout_s = 120;
+  bool isolate = true;  // one child process per case
+  bool freeze = true;   // retry with parameter inputs frozen (see freeze_parameter_inputs)
+  bool verbose = false;
 };
 
 // --- classifying errors ---------------------------------------------------
@@ -272,7 +284,61 @@ CaseResult failed(std::string reason, int data_sets = 0) {
   return {Status::Failed, std::move(reason), data_sets};
 }
 
-CaseResult run_case_unguarded(const fs::path& dir) {
+// Empty when every expected output matches, else why not. Throws what the
+// engine throws.
+std::string run_data_set(const Model& model, const std::vector<NamedTensor>& inputs,
+                         std::vector<NamedTensor> expected) {
+  EngineOptions options;
+  options.backend = Backend::Cpu;
+  std::vector<const Tensor*> input_ptrs;
+  for (const auto& t : inputs) {
+    options.input_shapes.push_back(t.tensor.shape());
+    input_ptrs.push_back(&t.tensor);
+  }
+  Engine engine(model, options);
+  std::unique_ptr<StreamState> state = engine.new_stream();
+  FrameResult result = engine.run(*state, input_ptrs);
+  expected = in_graph_order(std::move(expected), engine.outputs());
+  if (expected.size() > result.outputs.size())
+    return "the model produced " + std::to_string(result.outputs.size()) + " outputs, " +
+           std::to_string(expected.size()) + " expected";
+  for (size_t i = 0; i < expected.size(); ++i) {
+    std::string diff = compare(*result.outputs[i], expected[i].tensor);
+    if (!diff.empty()) return "output " + std::to_string(i) + " ('" + engine.outputs()[i].name + "'): " + diff;
+  }
+  return {};
+}
+
+// True for the error an operator gives when a parameter input (Reshape's
+// shape, Resize's scales, Unsqueeze's axes...) is not a constant.
+bool needs_constant_parameter(const ModelError& e) {
+  return lower(e.reason()).find("must be a constant") != std::string::npos;
+}
+
+// The model with its parameter inputs turned into initializers holding this
+// data set's values: graph inputs that no node reads as its first (data)
+// input. The node tests feed such parameters as graph inputs, while the core
+// requires them constant, as they are in exported CNNs.
+Model freeze_parameter_inputs(const Model& model, std::vector<NamedTensor>& inputs) {
+  std::set<std::string> data_inputs;
+  for (const Node& node : model.nodes)
+    if (!node.inputs.empty()) data_inputs.insert(node.inputs[0]);
+  Model frozen = model;
+  frozen.inputs.clear();
+  std::vector<NamedTensor> runtime;
+  for (size_t i = 0; i < model.inputs.size(); ++i) {
+    if (data_inputs.count(model.inputs[i].name)) {
+      frozen.inputs.push_back(model.inputs[i]);
+      runtime.push_back(std::move(inputs[i]));
+    } else {
+      frozen.initializers[model.inputs[i].name] = std::move(inputs[i].tensor);
+    }
+  }
+  inputs = std::move(runtime);
+  return frozen;
+}
+
+CaseResult run_case_unguarded(const fs::path& dir, const Config& config) {
   const fs::path model_path = dir / "model.onnx";
   if (auto reason = outside_the_list(model_path)) return left_out(*reason);
 
@@ -291,7 +357,7 @@ CaseResult run_case_unguarded(const fs::path& dir) {
     throw;
   }
 
-  int compared = 0;
+  CaseResult result{Status::Passed, {}, 0, false};
   for (const auto& set_dir : set_dirs) {
     const std::string set_name = set_dir.filename().string();
     std::optional<std::string> skip;
@@ -302,44 +368,32 @@ CaseResult run_case_unguarded(const fs::path& dir) {
     if (inputs.size() != model.inputs.size())
       return failed(set_name + ": " + std::to_string(inputs.size()) + " input files for a model with " +
                         std::to_string(model.inputs.size()) + " inputs",
-                    compared);
+                    result.data_sets);
     inputs = in_graph_order(std::move(inputs), model.inputs);
 
-    EngineOptions options;
-    options.backend = Backend::Cpu;
-    for (const auto& t : inputs) options.input_shapes.push_back(t.tensor.shape());
-    std::vector<const Tensor*> input_ptrs;
-    for (const auto& t : inputs) input_ptrs.push_back(&t.tensor);
-
-    std::unique_ptr<Engine> engine;
-    FrameResult result;
+    std::string diff;
     try {
-      engine = std::make_unique<Engine>(model, options);
-      std::unique_ptr<StreamState> state = engine->new_stream();
-      result = engine->run(*state, input_ptrs);
-      expected = in_graph_order(std::move(expected), engine->outputs());
-      if (expected.size() > result.outputs.size())
-        return failed(set_name + ": the model produced " + std::to_string(result.outputs.size()) + " outputs, " +
-                          std::to_string(expected.size()) + " expected",
-                      compared);
-      for (size_t i = 0; i < expected.size(); ++i) {
-        std::string diff = compare(*result.outputs[i], expected[i].tensor);
-        if (!diff.empty())
-          return failed(set_name + ": output " + std::to_string(i) + " ('" + engine->outputs()[i].name + "'): " + diff,
-                        compared);
+      try {
+        diff = run_data_set(model, inputs, expected);
+      } catch (const ModelError& e) {
+        if (!config.freeze || !needs_constant_parameter(e)) throw;
+        Model frozen = freeze_parameter_inputs(model, inputs);
+        diff = run_data_set(frozen, inputs, expected);
+        result.frozen = true;
       }
     } catch (const ModelError& e) {
       if (auto reason = unsupported_model_error(e)) return left_out(*reason);
       throw;
     }
-    ++compared;
+    if (!diff.empty()) return failed(set_name + ": " + diff, result.data_sets);
+    ++result.data_sets;
   }
-  return {Status::Passed, {}, compared};
+  return result;
 }
 
-CaseResult run_case(const fs::path& dir) {
+CaseResult run_case(const fs::path& dir, const Config& config) {
   try {
-    return run_case_unguarded(dir);
+    return run_case_unguarded(dir, config);
   } catch (const Error& e) {
     return failed(e.what());
   } catch (const std::exception& e) {
@@ -354,25 +408,28 @@ CaseResult run_case(const fs::path& dir) {
 std::string serialize(const CaseResult& r) {
   std::string reason = r.reason.substr(0, kMaxDetail);
   std::replace(reason.begin(), reason.end(), '\0', ' ');
-  return std::to_string(static_cast<int>(r.status)) + '\0' + std::to_string(r.data_sets) + '\0' + reason;
+  return std::to_string(static_cast<int>(r.status)) + '\0' + std::to_string(r.data_sets) + '\0' +
+         (r.frozen ? "1" : "0") + '\0' + reason;
 }
 
 std::optional<CaseResult> deserialize(const std::string& s) {
-  size_t a = s.find('\0');
-  size_t b = a == std::string::npos ? a : s.find('\0', a + 1);
-  if (b == std::string::npos) return std::nullopt;
-  CaseResult r;
-  int status = std::atoi(s.substr(0, a).c_str());
+  std::vector<std::string> fields;
+  size_t start = 0;
+  for (int i = 0; i < 3; ++i) {
+    size_t end = s.find('\0', start);
+    if (end == std::string::npos) return std::nullopt;
+    fields.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  int status = std::atoi(fields[0].c_str());
   if (status < 0 || status > 2) return std::nullopt;
-  r.status = static_cast<Status>(status);
-  r.data_sets = std::atoi(s.substr(a + 1, b - a - 1).c_str());
-  r.reason = s.substr(b + 1);
-  return r;
+  return CaseResult{static_cast<Status>(status), s.substr(start), std::atoi(fields[1].c_str()), fields[2] == "1"};
 }
 
 // Runs the case in a forked child so a crash or hang fails only that case.
 // The parent never runs an engine, so no thread pool exists at fork time.
-CaseResult run_case_isolated(const fs::path& dir, int timeout_s) {
+CaseResult run_case_isolated(const fs::path& dir, const Config& config) {
+  const int timeout_s = config.timeout_s;
   int fds[2];
   if (pipe(fds) != 0) return failed(std::string("pipe: ") + std::strerror(errno));
   std::cout.flush();
@@ -385,7 +442,7 @@ CaseResult run_case_isolated(const fs::path& dir, int timeout_s) {
   }
   if (pid == 0) {
     close(fds[0]);
-    std::string msg = serialize(run_case(dir));
+    std::string msg = serialize(run_case(dir, config));
     const char* p = msg.data();
     size_t left = msg.size();
     while (left > 0) {
@@ -458,6 +515,7 @@ struct Summary {
   std::string data_dir;
   size_t found = 0;
   std::vector<std::string> passed;
+  std::vector<std::string> passed_frozen;                     // subset of passed
   std::vector<std::pair<std::string, std::string>> failures;  // name, reason
   std::map<std::string, std::vector<std::string>> left_out;   // reason -> names
   double seconds = 0;
@@ -474,6 +532,11 @@ void print_summary(const Summary& s, std::ostream& os) {
   os << s.found << " cases found, " << s.passed.size() + s.failures.size() << " ran, " << s.passed.size() << " passed, "
      << s.failures.size() << " failed, " << s.left_out_count() << " left out (" << static_cast<int>(s.seconds)
      << " s)\n";
+  if (!s.passed_frozen.empty()) {
+    os << "\nPASSED with parameter inputs frozen to constants (" << s.passed_frozen.size() << "):";
+    for (const auto& n : s.passed_frozen) os << " " << n;
+    os << "\n";
+  }
   if (!s.failures.empty()) {
     os << "\nFAILED (" << s.failures.size() << "):\n";
     for (const auto& [name, reason] : s.failures) os << "  " << name << ": " << reason << "\n";
@@ -486,23 +549,29 @@ void print_summary(const Summary& s, std::ostream& os) {
   }
 }
 
+std::string json_strings(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += json_string(v[i]);
+  }
+  return out + "]";
+}
+
 void write_json(const Summary& s, const std::string& path) {
   std::ostringstream os;
   os << "{\"data_dir\":" << json_string(s.data_dir) << ",\"found\":" << s.found
      << ",\"ran\":" << s.passed.size() + s.failures.size() << ",\"passed\":" << s.passed.size()
      << ",\"failed\":" << s.failures.size() << ",\"left_out\":" << s.left_out_count() << ",\"seconds\":" << s.seconds
-     << ",\"passed_cases\":[";
-  for (size_t i = 0; i < s.passed.size(); ++i) os << (i ? "," : "") << json_string(s.passed[i]);
-  os << "],\"failures\":[";
+     << ",\"passed_cases\":" << json_strings(s.passed)
+     << ",\"passed_with_frozen_inputs\":" << json_strings(s.passed_frozen) << ",\"failures\":[";
   for (size_t i = 0; i < s.failures.size(); ++i)
     os << (i ? "," : "") << "{\"name\":" << json_string(s.failures[i].first)
        << ",\"reason\":" << json_string(s.failures[i].second) << "}";
   os << "],\"left_out_cases\":{";
   bool first = true;
   for (const auto& [reason, names] : s.left_out) {
-    os << (first ? "" : ",") << json_string(reason) << ":[";
-    for (size_t i = 0; i < names.size(); ++i) os << (i ? "," : "") << json_string(names[i]);
-    os << "]";
+    os << (first ? "" : ",") << json_string(reason) << ":" << json_strings(names);
     first = false;
   }
   os << "}}\n";
@@ -513,27 +582,29 @@ void write_json(const Summary& s, const std::string& path) {
 
 int usage(const std::string& problem) {
   std::cerr << "onnx_conformance: " << problem
-            << "\nUsage: onnx_conformance DATA_DIR [--filter TEXT] [--timeout SECONDS] [--no-fork] [--verbose]\n";
+            << "\nUsage: onnx_conformance DATA_DIR [--filter TEXT] [--timeout SECONDS] [--no-fork] [--no-freeze] "
+               "[--verbose]\n";
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data_dir, filter;
-  int timeout_s = 120;
-  bool isolate = true, verbose = false;
+  std::string data_dir;
+  Config config;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--filter" && i + 1 < argc) {
-      filter = argv[++i];
+      config.filter = argv[++i];
     } else if (a == "--timeout" && i + 1 < argc) {
-      timeout_s = std::atoi(argv[++i]);
-      if (timeout_s <= 0) return usage("--timeout needs a positive number of seconds");
+      config.timeout_s = std::atoi(argv[++i]);
+      if (config.timeout_s <= 0) return usage("--timeout needs a positive number of seconds");
     } else if (a == "--no-fork") {
-      isolate = false;
+      config.isolate = false;
+    } else if (a == "--no-freeze") {
+      config.freeze = false;
     } else if (a == "--verbose" || a == "-v") {
-      verbose = true;
+      config.verbose = true;
     } else if (!a.empty() && a[0] != '-' && data_dir.empty()) {
       data_dir = a;
     } else {
@@ -553,7 +624,8 @@ int main(int argc, char** argv) {
     for (const auto& entry : fs::directory_iterator(suite_dir, ec)) {
       if (!entry.is_directory() || !fs::exists(entry.path() / "model.onnx")) continue;
       std::string name = std::string(suite) + "/" + entry.path().filename().string();
-      if (filter.empty() || name.find(filter) != std::string::npos) cases.emplace_back(name, entry.path());
+      if (config.filter.empty() || name.find(config.filter) != std::string::npos)
+        cases.emplace_back(name, entry.path());
     }
   }
   std::sort(cases.begin(), cases.end());
@@ -564,11 +636,12 @@ int main(int argc, char** argv) {
   summary.found = cases.size();
   auto t0 = std::chrono::steady_clock::now();
   for (const auto& [name, dir] : cases) {
-    CaseResult r = isolate ? run_case_isolated(dir, timeout_s) : run_case(dir);
+    CaseResult r = config.isolate ? run_case_isolated(dir, config) : run_case(dir, config);
     switch (r.status) {
       case Status::Passed:
         summary.passed.push_back(name);
-        if (verbose) std::cout << "PASS " << name << "\n";
+        if (r.frozen) summary.passed_frozen.push_back(name);
+        if (config.verbose) std::cout << "PASS " << name << (r.frozen ? " (parameter inputs frozen)" : "") << "\n";
         break;
       case Status::Failed:
         summary.failures.emplace_back(name, r.reason);
@@ -576,7 +649,7 @@ int main(int argc, char** argv) {
         break;
       case Status::LeftOut:
         summary.left_out[r.reason].push_back(name);
-        if (verbose) std::cout << "SKIP " << name << ": " << r.reason << "\n";
+        if (config.verbose) std::cout << "SKIP " << name << ": " << r.reason << "\n";
         break;
     }
   }
