@@ -121,7 +121,10 @@ Engine::Engine(const Model& source, const EngineOptions& options) : plan_(std::m
                          std::to_string(options.input_shapes.size()) + " input shapes were given");
   for (size_t i = 0; i < m.inputs.size(); ++i) {
     const ValueInfo& vi = m.inputs[i];
-    Shape shape = options.input_shapes.empty() ? vi.dims : options.input_shapes[i];
+    auto bound_shape = options.constant_inputs.find(vi.name);
+    Shape shape = !options.input_shapes.empty()                  ? options.input_shapes[i]
+                  : bound_shape != options.constant_inputs.end() ? bound_shape->second.shape()
+                                                                 : vi.dims;
     for (int64_t d : shape)
       if (d < 0)
         throw ModelError(file, "", "",
@@ -136,8 +139,18 @@ Engine::Engine(const Model& source, const EngineOptions& options) : plan_(std::m
         throw ModelError(file, "", "",
                          "input '" + vi.name + "' has fixed shape " + shape_str(vi.dims) + " but " + shape_str(shape) +
                              " was given");
+    auto bound = options.constant_inputs.find(vi.name);
+    if (bound != options.constant_inputs.end()) {
+      if (bound->second.dtype() != vi.dtype || bound->second.shape() != shape)
+        throw ModelError(file, "", "",
+                         "constant for input '" + vi.name + "' is " + dtype_name(bound->second.dtype()) + " " +
+                             shape_str(bound->second.shape()) + " but the input is " + dtype_name(vi.dtype) + " " +
+                             shape_str(shape));
+      add_value(vi.name, ValueKind::Constant, bound->second);
+      continue;
+    }
     int id = add_value(vi.name, ValueKind::Input, Tensor::descriptor(vi.dtype, shape));
-    p.values[id].input_index = static_cast<int>(i);
+    p.values[id].input_index = static_cast<int>(p.inputs.size());  // position among run()'s inputs
     p.input_ids.push_back(id);
     p.inputs.push_back({vi.name, vi.dtype, shape});
   }
@@ -208,22 +221,22 @@ Engine::Engine(const Model& source, const EngineOptions& options) : plan_(std::m
     layer.op_type = node.op_type;
     layer.inputs = node.inputs;
     layer.outputs = node.outputs;
+    // Before add_value below: it may move p.values, which `ins` points into.
     std::vector<const Tensor*> out_descs;
+    for (size_t i = 0; i < node.outputs.size(); ++i)
+      if (!node.outputs[i].empty()) out_descs.push_back(&descs[i]);
+    layer.macs = op->macs(ins, out_descs);
+    for (size_t i = 0; i < ins.size(); ++i)
+      if (ins[i] && p.values[in_ids[i]].kind == ValueKind::Constant && ins[i]->dtype() == DType::Float32)
+        layer.params += ins[i]->numel();
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i].empty()) {
         step.outputs.push_back(-1);
         continue;
       }
-      int id = add_value(node.outputs[i], ValueKind::Activation, descs[i]);
-      step.outputs.push_back(id);
+      step.outputs.push_back(add_value(node.outputs[i], ValueKind::Activation, descs[i]));
       layer.output_shapes.push_back(descs[i].shape());
     }
-    for (int id : step.outputs)
-      if (id >= 0) out_descs.push_back(&p.values[id].tensor);
-    layer.macs = op->macs(ins, out_descs);
-    for (size_t i = 0; i < ins.size(); ++i)
-      if (ins[i] && p.values[in_ids[i]].kind == ValueKind::Constant && ins[i]->dtype() == DType::Float32)
-        layer.params += ins[i]->numel();
     p.total_macs += layer.macs;
     p.total_params += layer.params;
     step.op = std::move(op);

@@ -219,3 +219,23 @@ TEST(Engine, CudaBackendIsReportedAbsent) {
   opt.backend = Backend::Cuda;
   EXPECT_THROW(Engine(m, opt), Error);
 }
+
+TEST(Engine, ConstantInputsFoldIntoTheGraph) {
+  // Reshape whose target shape is a graph input, bound at compile time.
+  Model m = base_model({2, 6});
+  m.inputs.push_back({"shape", DType::Int64, {2}});
+  m.nodes.push_back(make_node("Reshape", {"x", "shape"}, {"y"}));
+  m.outputs.push_back({"y", DType::Float32, {-1, -1}});
+  EngineOptions opt;
+  opt.constant_inputs["shape"] = Tensor::from_i64({2}, {3, 4});
+  Engine engine(m, opt);
+  ASSERT_EQ(engine.inputs().size(), 1u) << "a bound input is no longer a run() input";
+  EXPECT_EQ(engine.outputs()[0].shape, (Shape{3, 4}));
+  auto state = engine.new_stream();
+  Tensor x = ramp({2, 6}, 0.0f, 1.0f);
+  FrameResult r = engine.run(*state, {&x});
+  EXPECT_EQ(r.outputs[0]->f32()[11], 11.0f);
+
+  opt.constant_inputs["shape"] = Tensor::from_i64({3}, {1, 3, 4});
+  EXPECT_THROW(Engine(m, opt), ModelError) << "a constant of the wrong shape must be refused";
+}

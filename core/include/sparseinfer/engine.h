@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,11 @@ struct EngineOptions {
   // One shape per graph input, in graph order. Empty: take the shapes the
   // model declares (an error if any dimension is symbolic).
   std::vector<Shape> input_shapes;
+  // Graph inputs bound to fixed values at compile time (a Resize's scales or a
+  // Reshape's target shape fed as inputs): they become constants, shapes
+  // that depend on them are inferred, and they are no longer inputs of run().
+  // input_shapes, when given, still lists every graph input.
+  std::map<std::string, Tensor> constant_inputs;
   // Time every layer (FrameResult::layer_ms); costs a clock read per layer.
   bool profile = false;
 };
