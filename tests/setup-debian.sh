@@ -9,7 +9,7 @@ packages=(
   build-essential pkg-config meson ninja-build
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
-  libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
+  libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler nlohmann-json3-dev
   libopenblas-dev libopencv-dev libgtest-dev opencv-doc
   python3 python3-numpy python3-torch python3-onnx
 )
