@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 #include <string>
@@ -14,6 +16,7 @@
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/preprocess.h"
+#include "sparseinfer/thresholds.h"
 
 using namespace sparseinfer;
 
@@ -239,4 +242,43 @@ TEST(ChangeEngine, ThresholdApiRejectsBadInput) {
   EXPECT_THROW(s->set_threshold_scale(std::nanf("")), Error);
   Engine dense(box_filter_model(), {});
   EXPECT_TRUE(dense.threshold_layers().empty());
+}
+
+TEST(Thresholds, FileRoundTripAndApply) {
+  Engine engine(box_filter_model(), change_mode());
+  auto s = engine.new_stream();
+  ThresholdSet set;
+  set.model = "box.onnx";
+  set.input_shape = {1, 1, 8, 8};
+  set.metric = "agreement";
+  set.max_loss = 0.005;
+  set.thresholds["conv_y"] = 0.125f;
+  const std::string path = ::testing::TempDir() + "thresholds.json";
+  write_thresholds(path, set);
+  ThresholdSet back = read_thresholds(path);
+  EXPECT_EQ(back.thresholds, set.thresholds);
+  EXPECT_EQ(back.input_shape, set.input_shape);
+  apply_thresholds(*s, back);
+  EXPECT_EQ(s->threshold("conv_y"), 0.125f);
+
+  back.thresholds["not_in_this_model"] = 1.0f;
+  EXPECT_THROW(apply_thresholds(*s, back), Error);
+}
+
+TEST(Thresholds, BadFilesGiveClearErrors) {
+  const std::string path = ::testing::TempDir() + "bad_thresholds.json";
+  auto write = [&](const std::string& text) { std::ofstream(path) << text; };
+  EXPECT_THROW(read_thresholds(path + ".missing"), Error);
+  write("{not json");
+  EXPECT_THROW(read_thresholds(path), Error);
+  write(R"({"format": "something-else", "version": 1, "thresholds": {}})");
+  EXPECT_THROW(read_thresholds(path), Error);
+  write(R"({"format": "sparseinfer-thresholds", "version": 1, "thresholds": {"a": -1}})");
+  try {
+    read_thresholds(path);
+    FAIL() << "negative threshold accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'a'"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
 }
