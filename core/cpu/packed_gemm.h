@@ -1,0 +1,40 @@
+// Convolution as an implicit GEMM (im2col strips built on the fly from the
+// input) with weights packed once at plan time, on an AVX-512 micro-kernel. OpenBLAS repacks the weights on every call
+// and, on CPUs its runtime detection does not know (Sapphire Rapids in Debian's 0.3.21), runs its AVX2 kernel; this
+// path removes both costs.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cpu/window.h"
+#include "ops/activation.h"
+#include "sparseinfer/tensor.h"
+
+namespace sparseinfer {
+
+// Weights [groups][m][k] in panels of kPanelRows rows: panel p of group g
+// holds k steps of kPanelRows values (rows past m are zero).
+struct PackedWeights {
+  static constexpr int64_t kPanelRows = 8;
+  int64_t groups = 0, m = 0, k = 0;
+  std::vector<float, AlignedAllocator<float>> data;
+
+  bool empty() const { return data.empty(); }
+  int64_t panels() const { return (m + kPanelRows - 1) / kPanelRows; }
+  const float* panel(int64_t group, int64_t p) const { return data.data() + (group * panels() + p) * kPanelRows * k; }
+};
+
+// True when this CPU runs the packed kernel (AVX-512F).
+bool packed_gemm_supported();
+
+// Packs w, row-major [groups * m, k].
+void pack_weights(const float* w, int64_t groups, int64_t m, int64_t k, PackedWeights& out);
+
+// Output pixels [p0, p1) of one image and group, with no im2col buffer:
+// out[m x pixels] = act(W_group * im2col(in) + bias), where in is the group's
+// input [channels, D, H, W] and out its output plane block [m, oD, oH, oW].
+void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0, int64_t p1,
+                      float* out, const float* bias, const Activation& act);
+
+}  // namespace sparseinfer
