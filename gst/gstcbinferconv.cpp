@@ -666,7 +666,9 @@ static gboolean gst_cbinfer_conv_start(GstBaseTransform *trans) {
       GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not load model \"%s\": %s", e.file().c_str(), e.reason().c_str()),
                         ("%s", e.what()));
     else
-      GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Cannot run model \"%s\": %s", settings.model_path.c_str(), e.what()),
+      GST_ELEMENT_ERROR(self, LIBRARY, INIT,
+                        ("Cannot run model \"%s\": node '%s' (%s): %s", e.file().c_str(), e.node().c_str(),
+                         e.op_type().c_str(), e.reason().c_str()),
                         ("%s", e.what()));
     delete streaming;
     return FALSE;
@@ -926,7 +928,7 @@ static GstFlowReturn gst_cbinfer_conv_transform_ip(GstBaseTransform *trans, GstB
   if (infer && have_held && gst_base_transform_is_qos_enabled(trans) && GST_CLOCK_TIME_IS_VALID(earliest)) {
     const GstClockTime rt = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
     const GstClockTime cost = GstClockTime(s->latency_ms * GST_MSECOND);
-    if (GST_CLOCK_TIME_IS_VALID(rt) && rt + cost <= earliest) {
+    if (GST_CLOCK_TIME_IS_VALID(rt) && rt <= earliest + cost) {
       GST_DEBUG_OBJECT(self, "frame at %" GST_TIME_FORMAT " would be late: keeping the last results",
                        GST_TIME_ARGS(rt));
       infer = FALSE;
