@@ -72,7 +72,7 @@ GST_START_TEST(test_videotestsrc_overlay) {
   std::vector<Seen> seen = run(
       "videotestsrc num-buffers=12 pattern=ball ! video/x-raw,width=160,height=96 ! videoconvert ! "
       "cbinferconv name=infer model=" +
-      kModels + "/segnet_small.onnx threshold=0.05 ! sparseinferoverlay change-mask=true ! videoconvert ! fakesink");
+      kModels + "/segnet_small.onnx threshold=0.05 ! sparseinferoverlay change-mask=true ! videoconvert ! fakesink sync=false");
   fail_unless_equals_int(seen.size(), 12);
   fail_unless(seen[0].dense);
   double later = 0;
@@ -98,7 +98,7 @@ GST_START_TEST(test_vtest_avi) {
                                " ! decodebin ! videoconvert ! videoscale ! "
                                "video/x-raw,format=BGRx,width=192,height=144 ! identity eos-after=24 ! "
                                "cbinferconv name=infer model=" +
-                               kModels + "/detnet_small.onnx threshold=0.1 ! sparseinferoverlay ! fakesink");
+                               kModels + "/detnet_small.onnx threshold=0.1 ! sparseinferoverlay ! fakesink sync=false");
   fail_unless_equals_int(seen.size(), 24);
   fail_unless(seen[0].dense);
   double later = 0;
@@ -111,7 +111,7 @@ GST_END_TEST;
 GST_START_TEST(test_resolution_change_through_concat) {
   std::vector<Seen> seen =
       run("concat name=c ! videoconvert ! video/x-raw,format=RGB ! cbinferconv name=infer model=" + kModels +
-          "/segnet_small.onnx ! fakesink "
+          "/segnet_small.onnx ! fakesink sync=false "
           "videotestsrc num-buffers=4 pattern=ball ! video/x-raw,width=64,height=32 ! c. "
           "videotestsrc num-buffers=4 pattern=ball ! video/x-raw,width=128,height=48 ! c.");
   fail_unless_equals_int(seen.size(), 8);
