@@ -72,7 +72,8 @@ GST_START_TEST(test_videotestsrc_overlay) {
   std::vector<Seen> seen = run(
       "videotestsrc num-buffers=12 pattern=ball ! video/x-raw,width=160,height=96 ! videoconvert ! "
       "cbinferconv name=infer model=" +
-      kModels + "/segnet_small.onnx threshold=0.05 ! sparseinferoverlay change-mask=true ! videoconvert ! fakesink sync=false");
+      kModels +
+      "/segnet_small.onnx threshold=0.05 ! sparseinferoverlay change-mask=true ! videoconvert ! fakesink sync=false");
   fail_unless_equals_int(seen.size(), 12);
   fail_unless(seen[0].dense);
   double later = 0;
