@@ -46,6 +46,7 @@ class ConvChangeKernel : public ChangeKernel {
           layer.input_state.allocate(DType::Float32, in.shape());
         std::memcpy(layer.input_state.f32(), in.f32(), in.bytes());
         layer.last_threshold = s.threshold;
+        if (s.accepted) s.accepted->set_all();
       }
       dense(s, in);
       out_set.set_all();
@@ -64,6 +65,7 @@ class ConvChangeKernel : public ChangeKernel {
       // Below last frame's threshold, pixels skipped then may count now: look at all of them.
       bool rescan = s.threshold < layer.last_threshold;
       if (in_set.kind == ChangeSet::Kind::None && !rescan) {
+        if (s.accepted) s.accepted->set_none();
         unchanged(s);
         return;
       }
@@ -81,6 +83,7 @@ class ConvChangeKernel : public ChangeKernel {
       s.times->extract_ms += ms_between(t1, Clock::now());
       layer.last_threshold = s.threshold;
       accepted = &accepted_local;
+      if (s.accepted) *s.accepted = accepted_local;
       source = &layer.input_state;  // closed loop: the output is always conv(input state)
     }
     s.stats->input_changed_fraction = accepted->fraction();

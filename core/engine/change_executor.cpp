@@ -31,6 +31,20 @@ void init_change_state(const Plan& p, StreamState::Impl& s) {
   s.needs_dense = true;
 }
 
+// The accepted set of the first detecting layer as a per-pixel map of its input grid (first batch item).
+static void first_layer_mask(const Plan& p, const Step& step, const ChangeSet& accepted, FrameResult& result) {
+  const Shape& shape = p.values[static_cast<size_t>(step.inputs[0])].tensor.shape();
+  result.mask_height = shape[2];
+  result.mask_width = shape[3];
+  const int64_t grid = shape[2] * shape[3];
+  result.first_layer_mask.assign(static_cast<size_t>(grid), accepted.kind == ChangeSet::Kind::All ? 1 : 0);
+  if (accepted.kind != ChangeSet::Kind::Pixels) return;
+  for (int32_t pixel : accepted.pixels) {
+    if (pixel >= grid) break;  // sorted: the rest belong to later batch items
+    result.first_layer_mask[static_cast<size_t>(pixel)] = 1;
+  }
+}
+
 void run_change(const Plan& p, StreamState::Impl& s, const std::vector<const Tensor*>& inputs, FrameResult& result) {
   const bool dense = s.needs_dense;
   // A graph input may differ anywhere; the first detecting layer narrows it down.
@@ -56,6 +70,8 @@ void run_change(const Plan& p, StreamState::Impl& s, const std::vector<const Ten
   result.macs_executed = 0;
   result.macs_dense = p.total_macs;
   result.dense_frame = dense;
+  ChangeSet first_accepted;
+  const int first_detecting = p.threshold_steps.empty() ? -1 : p.threshold_steps.front();
 
   for (size_t i = 0; i < p.steps.size(); ++i) {
     const Step& st = p.steps[i];
@@ -95,6 +111,7 @@ void run_change(const Plan& p, StreamState::Impl& s, const std::vector<const Ten
     LayerStats& stats = result.layer_stats[i];
     stats.macs = p.layers[i].macs;  // kernels that skip work lower this
     step.stats = &stats;
+    step.accepted = static_cast<int>(i) == first_detecting ? &first_accepted : nullptr;
     auto t0 = std::chrono::steady_clock::now();
     st.change->run(step);
     if (!result.layer_ms.empty())
@@ -102,6 +119,7 @@ void run_change(const Plan& p, StreamState::Impl& s, const std::vector<const Ten
     result.macs_executed += stats.macs;
   }
   s.needs_dense = false;
+  if (first_detecting >= 0) first_layer_mask(p, p.steps[static_cast<size_t>(first_detecting)], first_accepted, result);
 }
 
 }  // namespace sparseinfer

@@ -31,6 +31,7 @@ struct ChangeStep {
   std::vector<uint8_t>* flags = nullptr;  // per-stream scratch, all zero on entry and exit
   StageTimes* times = nullptr;
   LayerStats* stats = nullptr;
+  ChangeSet* accepted = nullptr;  // when set, a detecting kernel copies the input pixels it accepted here
 };
 
 class ChangeKernel {

@@ -86,6 +86,11 @@ struct FrameResult {
   std::vector<LayerStats> layer_stats;  // per LayerInfo
   std::vector<double> layer_ms;         // per LayerInfo, when EngineOptions::profile
   bool dense_frame = true;              // computed in full (first frame after a reset)
+  // Change mode: input pixels the first detecting layer accepted as changed
+  // (1) on its input grid, row-major, first batch item; all ones on a dense
+  // frame. Empty in dense mode (every pixel is computed).
+  std::vector<uint8_t> first_layer_mask;
+  int64_t mask_width = 0, mask_height = 0;
 };
 
 class StreamState;

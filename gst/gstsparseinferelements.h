@@ -1,0 +1,11 @@
+/* Element registration entry points of the sparseinfer plugin. */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+GST_ELEMENT_REGISTER_DECLARE(cbinferconv);
+GST_ELEMENT_REGISTER_DECLARE(sparseinferoverlay);
+
+G_END_DECLS

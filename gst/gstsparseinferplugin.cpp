@@ -1,0 +1,20 @@
+/* The sparseinfer plugin: change-based CNN inference on video
+ * (cbinferconv) and a drawing element for its results (sparseinferoverlay). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/gst.h>
+
+#include "gstsparseinferelements.h"
+
+static gboolean plugin_init(GstPlugin *plugin) {
+  gboolean ok = FALSE;
+  ok |= GST_ELEMENT_REGISTER(cbinferconv, plugin);
+  ok |= GST_ELEMENT_REGISTER(sparseinferoverlay, plugin);
+  return ok;
+}
+
+GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, sparseinfer,
+                  "Change-based CNN inference on video (CBinfer) with results as buffer metas", plugin_init, VERSION,
+                  GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)

@@ -1,0 +1,124 @@
+/* GstSparseinferTensorMeta: the output tensors of one inference, attached
+ * to the video frame they were computed from.
+ *
+ * Tensors are named, typed and shaped as the model's graph outputs declare
+ * them (NCHW). Their data is held in refcounted immutable GBytes, so copies
+ * of a buffer share it. The task hint tells a consumer how to read them
+ * without knowing the model. */
+#pragma once
+
+#include <gst/gst.h>
+
+#include "sparseinfer-meta-prelude.h"
+
+G_BEGIN_DECLS
+
+/**
+ * GstSparseinferTask:
+ * @GST_SPARSEINFER_TASK_UNKNOWN: no interpretation is known
+ * @GST_SPARSEINFER_TASK_SEGMENTATION: one tensor [1, classes, h, w] of
+ *   per-pixel class scores covering the whole frame
+ * @GST_SPARSEINFER_TASK_CLASSIFICATION: one tensor [1, classes] of logits
+ * @GST_SPARSEINFER_TASK_DETECTION: "heatmap" [1, classes, h, w] (sigmoid
+ *   centre scores) and "boxes" [1, 4, h, w] (left, top, right, bottom
+ *   distances in cells); boxes are also attached as
+ *   GstVideoRegionOfInterestMeta
+ */
+typedef enum {
+  GST_SPARSEINFER_TASK_UNKNOWN = 0,
+  GST_SPARSEINFER_TASK_SEGMENTATION = 1,
+  GST_SPARSEINFER_TASK_CLASSIFICATION = 2,
+  GST_SPARSEINFER_TASK_DETECTION = 3,
+} GstSparseinferTask;
+
+GST_SPARSEINFER_META_API GType gst_sparseinfer_task_get_type(void);
+#define GST_TYPE_SPARSEINFER_TASK (gst_sparseinfer_task_get_type())
+
+/**
+ * GstSparseinferDType:
+ * @GST_SPARSEINFER_DTYPE_FLOAT32: 32-bit IEEE float, native byte order
+ * @GST_SPARSEINFER_DTYPE_INT64: 64-bit signed integer, native byte order
+ */
+typedef enum {
+  GST_SPARSEINFER_DTYPE_FLOAT32 = 0,
+  GST_SPARSEINFER_DTYPE_INT64 = 1,
+} GstSparseinferDType;
+
+#define GST_SPARSEINFER_TENSOR_MAX_DIMS 8
+
+/**
+ * GstSparseinferTensor:
+ * @name: the graph output name
+ * @dtype: element type
+ * @n_dims: number of valid entries in @dims
+ * @dims: the shape, outermost first
+ * @data: the elements, row-major (C order)
+ */
+typedef struct {
+  gchar *name;
+  GstSparseinferDType dtype;
+  guint n_dims;
+  gint64 dims[GST_SPARSEINFER_TENSOR_MAX_DIMS];
+  GBytes *data;
+} GstSparseinferTensor;
+
+typedef struct _GstSparseinferTensorMeta GstSparseinferTensorMeta;
+
+/**
+ * GstSparseinferTensorMeta:
+ * @meta: parent
+ * @model_name: file name of the model (without directories)
+ * @task: how to read the tensors
+ * @n_tensors: number of tensors
+ * @tensors: (array length=n_tensors): the graph outputs, in graph order
+ */
+struct _GstSparseinferTensorMeta {
+  GstMeta meta;
+  gchar *model_name;
+  GstSparseinferTask task;
+  guint n_tensors;
+  GstSparseinferTensor *tensors;
+};
+
+GST_SPARSEINFER_META_API GType gst_sparseinfer_tensor_meta_api_get_type(void);
+#define GST_SPARSEINFER_TENSOR_META_API_TYPE (gst_sparseinfer_tensor_meta_api_get_type())
+
+GST_SPARSEINFER_META_API const GstMetaInfo *gst_sparseinfer_tensor_meta_get_info(void);
+#define GST_SPARSEINFER_TENSOR_META_INFO (gst_sparseinfer_tensor_meta_get_info())
+
+#define gst_buffer_get_sparseinfer_tensor_meta(b) \
+  ((GstSparseinferTensorMeta *)gst_buffer_get_meta((b), GST_SPARSEINFER_TENSOR_META_API_TYPE))
+
+GST_SPARSEINFER_META_API
+GstSparseinferTensorMeta *gst_buffer_add_sparseinfer_tensor_meta(GstBuffer *buffer, const gchar *model_name,
+                                                                 GstSparseinferTask task);
+
+/* Copies @size bytes of @data into the meta; @size must equal the product of
+ * @dims times the element size. Returns FALSE (and adds nothing) otherwise. */
+GST_SPARSEINFER_META_API
+gboolean gst_sparseinfer_tensor_meta_add_tensor(GstSparseinferTensorMeta *meta, const gchar *name,
+                                                GstSparseinferDType dtype, guint n_dims, const gint64 *dims,
+                                                gconstpointer data, gsize size);
+
+/* Adds a tensor sharing @data (a reference is taken). */
+GST_SPARSEINFER_META_API
+gboolean gst_sparseinfer_tensor_meta_add_tensor_bytes(GstSparseinferTensorMeta *meta, const gchar *name,
+                                                      GstSparseinferDType dtype, guint n_dims, const gint64 *dims,
+                                                      GBytes *data);
+
+/* The tensor called @name, or NULL. */
+GST_SPARSEINFER_META_API
+const GstSparseinferTensor *gst_sparseinfer_tensor_meta_get_tensor(const GstSparseinferTensorMeta *meta,
+                                                                   const gchar *name);
+
+/* Number of elements (product of the dims). */
+GST_SPARSEINFER_META_API
+gint64 gst_sparseinfer_tensor_get_n_elements(const GstSparseinferTensor *tensor);
+
+/* The float data of a FLOAT32 tensor, or NULL for another dtype. */
+GST_SPARSEINFER_META_API
+const gfloat *gst_sparseinfer_tensor_get_floats(const GstSparseinferTensor *tensor);
+
+GST_SPARSEINFER_META_API const gchar *gst_sparseinfer_task_to_string(GstSparseinferTask task);
+
+G_END_DECLS
