@@ -12,6 +12,7 @@ packages=(
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler nlohmann-json3-dev
   libopenblas-dev libopencv-dev libgtest-dev opencv-doc
   python3 python3-numpy python3-torch python3-onnx python3-matplotlib
+  python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
 missing=()
 for p in "${packages[@]}"; do
