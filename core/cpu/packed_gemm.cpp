@@ -7,7 +7,6 @@
 
 #include <algorithm>
 
-
 namespace sparseinfer {
 
 namespace {
@@ -19,9 +18,9 @@ constexpr int64_t kDepth = 256;  // k block: an A block of a panel and a B strip
 // Bias and activation applied in registers on the last k block, so small-K
 // layers (MobileNet 1x1) do not pay a second pass over the output.
 struct Epilogue {
-  bool active = false;           // this call finishes the sum
-  const float* bias = nullptr;   // per row of the panel, or nullptr
-  Activation act;                // applied in-kernel when vector_act
+  bool active = false;          // this call finishes the sum
+  const float* bias = nullptr;  // per row of the panel, or nullptr
+  Activation act;               // applied in-kernel when vector_act
   bool vector_act = false;
 };
 
@@ -31,8 +30,10 @@ bool has_vector_form(ActivationKind kind) {
 
 __attribute__((target("avx512f"))) inline __m512 activate(__m512 x, const Activation& act) {
   switch (act.kind) {
-    case ActivationKind::Relu: return _mm512_max_ps(x, _mm512_setzero_ps());
-    case ActivationKind::Clip: return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(act.min)), _mm512_set1_ps(act.max));
+    case ActivationKind::Relu:
+      return _mm512_max_ps(x, _mm512_setzero_ps());
+    case ActivationKind::Clip:
+      return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(act.min)), _mm512_set1_ps(act.max));
     case ActivationKind::LeakyRelu: {
       const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
       return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(act.alpha));
@@ -45,7 +46,8 @@ __attribute__((target("avx512f"))) inline __m512 activate(__m512 x, const Activa
       const __m512 g = _mm512_fmadd_ps(x, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
       return _mm512_mul_ps(x, _mm512_min_ps(_mm512_max_ps(g, _mm512_setzero_ps()), _mm512_set1_ps(1.0f)));
     }
-    default: return x;
+    default:
+      return x;
   }
 }
 
@@ -82,17 +84,17 @@ __attribute__((target("avx512f"))) void micro_kernel(int64_t kc, const float* a,
     SI_ROWS_APPLY(SI_FMA)
 #undef SI_FMA
   }
-#define SI_FINISH(r)                                                      \
-  if constexpr (r < ROWS) {                                               \
-    if (ep.bias) {                                                        \
-      const __m512 bv = _mm512_set1_ps(ep.bias[r]);                       \
-      lo##r = _mm512_add_ps(lo##r, bv);                                   \
-      hi##r = _mm512_add_ps(hi##r, bv);                                   \
-    }                                                                     \
-    if (ep.vector_act) {                                                  \
-      lo##r = activate(lo##r, ep.act);                                    \
-      hi##r = activate(hi##r, ep.act);                                    \
-    }                                                                     \
+#define SI_FINISH(r)                                \
+  if constexpr (r < ROWS) {                         \
+    if (ep.bias) {                                  \
+      const __m512 bv = _mm512_set1_ps(ep.bias[r]); \
+      lo##r = _mm512_add_ps(lo##r, bv);             \
+      hi##r = _mm512_add_ps(hi##r, bv);             \
+    }                                               \
+    if (ep.vector_act) {                            \
+      lo##r = activate(lo##r, ep.act);              \
+      hi##r = activate(hi##r, ep.act);              \
+    }                                               \
   }
   if (ep.active) {
     SI_ROWS_APPLY(SI_FINISH)
@@ -109,7 +111,7 @@ __attribute__((target("avx512f"))) void micro_kernel(int64_t kc, const float* a,
 #undef SI_ROWS_APPLY
 
 using MicroKernel = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int64_t, bool,
-                            const Epilogue&);
+                             const Epilogue&);
 constexpr MicroKernel kKernels[kRows + 1] = {nullptr,         micro_kernel<1>, micro_kernel<2>,
                                              micro_kernel<3>, micro_kernel<4>, micro_kernel<5>,
                                              micro_kernel<6>, micro_kernel<7>, micro_kernel<8>};
