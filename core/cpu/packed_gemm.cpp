@@ -180,6 +180,18 @@ __attribute__((target("avx512f"))) void build_strip(const float* in, const Windo
         const uint32_t bits = (hi - lo >= 32 ? 0xFFFFFFFFu : ((1u << (hi - lo)) - 1u)) << lo;
         _mm512_store_ps(dst, _mm512_maskz_loadu_ps(__mmask16(bits & 0xFFFF), row + iw0));
         _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(__mmask16(bits >> 16), row + iw0 + 16));
+      } else if (sw == 2) {
+        // Load the 64 source lanes (zero outside the row), keep the even ones.
+        const int64_t s_lo = std::clamp<int64_t>(-iw0, 0, 64), s_hi = std::clamp<int64_t>(in_w - iw0, s_lo, 64);
+        const uint64_t span = s_hi - s_lo >= 64 ? ~uint64_t(0) : ((uint64_t(1) << (s_hi - s_lo)) - 1);
+        const uint64_t bits = span << s_lo;
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const __m512 v0 = _mm512_maskz_loadu_ps(__mmask16(bits), row + iw0);
+        const __m512 v1 = _mm512_maskz_loadu_ps(__mmask16(bits >> 16), row + iw0 + 16);
+        const __m512 v2 = _mm512_maskz_loadu_ps(__mmask16(bits >> 32), row + iw0 + 32);
+        const __m512 v3 = _mm512_maskz_loadu_ps(__mmask16(bits >> 48), row + iw0 + 48);
+        _mm512_store_ps(dst, _mm512_maskz_mov_ps(full0, _mm512_permutex2var_ps(v0, even, v1)));
+        _mm512_store_ps(dst + 16, _mm512_maskz_mov_ps(full1, _mm512_permutex2var_ps(v2, even, v3)));
       } else {
         _mm512_store_ps(dst, _mm512_setzero_ps());
         _mm512_store_ps(dst + 16, _mm512_setzero_ps());

@@ -370,6 +370,21 @@ TEST(Conv, KernelFromWeightNoBiasAndManyTiles) {
   check_conv(c);
   check_conv(c, 1);
   check_conv(c, 3);
+  // Stride 2 over rows wider than one 32-pixel strip, with left/right padding.
+  ConvCase s2;
+  s2.x = {1, 3, 40, 101};
+  s2.cout = 16;
+  s2.kernel = {3, 3};
+  s2.strides = {2, 2};
+  s2.pads = {1, 1, 1, 1};
+  s2.act = {"HardSwish"};
+  check_conv(s2);
+  s2.kernel = {7, 5};
+  s2.pads = {3, 2, 3, 2};
+  s2.dilations = {1, 2};
+  check_conv(s2);
+  s2.strides = {3, 3};
+  check_conv(s2);
 }
 
 TEST(Conv, RejectsBadInputs) {
