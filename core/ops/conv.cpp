@@ -92,7 +92,9 @@ class ConvOp : public Op {
     // Constant weights are packed once here for the AVX-512 kernel; others go to OpenBLAS each frame.
     packed_ = PackedWeights{};
     shape_.packed = nullptr;
-    if (!depthwise_ && wt.has_data() && packed_gemm_supported()) {
+    // Below one strip of output pixels (SE blocks: 1x1 maps) the kernel would run mostly masked lanes.
+    const bool wide_enough = win.out_size() >= 32;
+    if (!depthwise_ && wide_enough && wt.has_data() && packed_gemm_supported()) {
       pack_weights(wt.f32(), group_, cout / group_, shape_.k_per_group(), packed_);
       shape_.packed = &packed_;
     }

@@ -259,6 +259,21 @@ void check_conv(const ConvCase& c, int threads = 2) {
   Shape y_shape;
   auto want = ref_conv(c, x, w, c.bias ? &b : nullptr, y_shape);
   expect_close(outs[0], y_shape, want, describe(c));
+  {
+    // Weights that are not constant at plan time take the im2col + OpenBLAS path.
+    OpInfo info{&node, 13, "test.onnx"};
+    auto op = create_op(info);
+    Tensor w_desc = Tensor::descriptor(DType::Float32, w.shape());
+    std::vector<const Tensor*> plan_ins = ins;
+    plan_ins[1] = &w_desc;
+    auto descs = op->infer(plan_ins);
+    Tensor y;
+    y.allocate(descs[0].dtype(), descs[0].shape());
+    Scratch scratch;
+    ExecContext ctx{threads, &scratch};
+    op->forward(ins, {&y}, ctx);
+    expect_close(y, y_shape, want, describe(c) + " (weights not constant)");
+  }
   EXPECT_EQ(macs, shape_numel(y_shape) * shape_numel(Shape(ws.begin() + 1, ws.end()))) << describe(c);
 }
 
