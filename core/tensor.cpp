@@ -76,10 +76,19 @@ Tensor Tensor::from_i64(Shape shape, const std::vector<int64_t>& values) {
   return t;
 }
 
-float* Tensor::f32() { return f32_.data(); }
-const float* Tensor::f32() const { return f32_.data(); }
-int64_t* Tensor::i64() { return i64_.data(); }
-const int64_t* Tensor::i64() const { return i64_.data(); }
+Tensor Tensor::view(DType dtype, Shape shape, void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.has_data_ = true;
+  t.external_ = data;
+  return t;
+}
+
+float* Tensor::f32() { return external_ ? static_cast<float*>(external_) : f32_.data(); }
+const float* Tensor::f32() const { return external_ ? static_cast<const float*>(external_) : f32_.data(); }
+int64_t* Tensor::i64() { return external_ ? static_cast<int64_t*>(external_) : i64_.data(); }
+const int64_t* Tensor::i64() const { return external_ ? static_cast<const int64_t*>(external_) : i64_.data(); }
 
 void Tensor::reshape(Shape shape) {
   if (shape_numel(shape) != numel())
@@ -92,6 +101,7 @@ void Tensor::allocate(DType dtype, Shape shape) {
     if (d < 0) throw Error("negative dimension in shape " + shape_str(shape));
   dtype_ = dtype;
   shape_ = std::move(shape);
+  external_ = nullptr;
   size_t n = static_cast<size_t>(shape_numel(shape_));
   if (dtype_ == DType::Float32) {
     f32_.assign(n, 0.0f);
@@ -107,7 +117,7 @@ std::vector<int64_t> Tensor::to_i64_vector() const {
   std::vector<int64_t> v(static_cast<size_t>(numel()));
   if (!has_data_) throw Error("tensor has no data");
   for (size_t i = 0; i < v.size(); ++i)
-    v[i] = dtype_ == DType::Int64 ? i64_[i] : static_cast<int64_t>(f32_[i]);
+    v[i] = dtype_ == DType::Int64 ? i64()[i] : static_cast<int64_t>(f32()[i]);
   return v;
 }
 
@@ -115,7 +125,7 @@ std::vector<float> Tensor::to_f32_vector() const {
   std::vector<float> v(static_cast<size_t>(numel()));
   if (!has_data_) throw Error("tensor has no data");
   for (size_t i = 0; i < v.size(); ++i)
-    v[i] = dtype_ == DType::Float32 ? f32_[i] : static_cast<float>(i64_[i]);
+    v[i] = dtype_ == DType::Float32 ? f32()[i] : static_cast<float>(i64()[i]);
   return v;
 }
 

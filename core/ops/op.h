@@ -20,6 +20,7 @@ namespace sparseinfer {
 class Scratch {
  public:
   float* floats(size_t count, int slot = 0);
+  size_t bytes() const;
 
  private:
   std::map<int, std::vector<float, AlignedAllocator<float>>> buffers_;
@@ -51,8 +52,9 @@ class Op {
   // ModelError via op_fail for inputs the operator cannot handle.
   virtual std::vector<Tensor> infer(const std::vector<const Tensor*>& inputs) = 0;
 
-  // Computes outputs from inputs. Outputs are pre-allocated with the inferred
-  // dtypes and shapes. Must not keep state between calls (engines are shared
+  // Computes outputs from inputs. There is one output pointer per node
+  // output, nullptr for an omitted optional output (e.g. MaxPool's Indices);
+  // the others are pre-allocated with the inferred dtypes and shapes. Must not keep state between calls (engines are shared
   // between streams): per-call memory comes from ctx.scratch.
   virtual void forward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs,
                        ExecContext& ctx) = 0;

@@ -15,6 +15,12 @@ float* Scratch::floats(size_t count, int slot) {
   return buffer.data();
 }
 
+size_t Scratch::bytes() const {
+  size_t total = 0;
+  for (const auto& kv : buffers_) total += kv.second.size() * sizeof(float);
+  return total;
+}
+
 // Built once on first use and never modified afterwards.
 static const OpTable& op_table() {
   static const OpTable table = [] {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,7 +15,10 @@
 namespace sparseinfer {
 
 enum class Backend { Auto, Cpu, Cuda };
-enum class Mode { Dense };
+enum class Mode {
+  Dense,   // every layer computed in full, every frame
+  Change,  // CBinfer: only the pixels affected by changes are recomputed
+};
 
 const char* backend_name(Backend b);
 const char* mode_name(Mode m);
@@ -26,6 +30,13 @@ struct EngineOptions {
   // One shape per graph input, in graph order. Empty: take the shapes the
   // model declares (an error if any dimension is symbolic).
   std::vector<Shape> input_shapes;
+  // Graph inputs bound to fixed values at compile time (a Resize's scales or a
+  // Reshape's target shape fed as inputs): they become constants, shapes
+  // that depend on them are inferred, and they are no longer inputs of run().
+  // input_shapes, when given, still lists every graph input.
+  std::map<std::string, Tensor> constant_inputs;
+  // Time every layer (FrameResult::layer_ms); costs a clock read per layer.
+  bool profile = false;
 };
 
 // One executed node of the compiled plan (constant-folded nodes are gone).
@@ -45,8 +56,23 @@ struct TensorInfo {
   Shape shape;
 };
 
+// Where a frame's time went (CBinfer Fig. 10 stages); change mode fills the
+// stages, dense mode only the total.
 struct StageTimes {
+  double detect_ms = 0;   // change detection against the input state
+  double extract_ms = 0;  // dilation to affected outputs and index extraction
+  double gather_ms = 0;   // matrix generation for the affected pixels
+  double gemm_ms = 0;     // SGEMM (and direct depthwise evaluation)
+  double update_ms = 0;   // output update with bias and activation
+  double other_ms = 0;    // pooling, element-wise and dense-fallback layers
   double total_ms = 0;
+};
+
+// Per executed layer, per frame.
+struct LayerStats {
+  double changed_fraction = 1.0;        // output pixels recomputed / all output pixels
+  double input_changed_fraction = 1.0;  // input pixels accepted as changed (detecting layers)
+  int64_t macs = 0;                     // multiply-accumulates actually executed
 };
 
 // Output of one frame. The tensors point into the StreamState and stay valid
@@ -57,6 +83,9 @@ struct FrameResult {
   int64_t macs_dense = 0;
   double mac_fraction() const { return macs_dense ? double(macs_executed) / double(macs_dense) : 1.0; }
   StageTimes times;
+  std::vector<LayerStats> layer_stats;  // per LayerInfo
+  std::vector<double> layer_ms;         // per LayerInfo, when EngineOptions::profile
+  bool dense_frame = true;              // computed in full (first frame after a reset)
 };
 
 class StreamState;
@@ -84,6 +113,14 @@ class Engine {
   // A fresh per-stream state with every buffer allocated.
   std::unique_ptr<StreamState> new_stream() const;
 
+  // Change mode: names of the layers that detect changes against a
+  // threshold (spatial convolutions), in execution order. Empty in dense mode.
+  std::vector<std::string> threshold_layers() const;
+
+  // Bytes a dense engine holds for activations: every intermediate tensor
+  // plus conv scratch (the CBinfer §III-B baseline), for memory comparisons.
+  size_t dense_activation_bytes() const;
+
   // Runs one frame. Inputs are in graph order with the compiled shapes and
   // dtypes; throws Error on a mismatch.
   FrameResult run(StreamState& state, const std::vector<const Tensor*>& inputs) const;
@@ -98,12 +135,28 @@ class StreamState {
  public:
   ~StreamState();
   int64_t frame_index() const;
+  // Bytes held for this stream: activation buffers, input states, scratch.
   size_t state_bytes() const;
+
+  // Forget everything about previous frames: the next frame is computed
+  // densely (after a flush, seek, discontinuity or a new stream).
+  void reset();
+
+  // Change-mode thresholds (CBinfer eq. 3), per layer name from
+  // Engine::threshold_layers(); unknown names throw Error. The effective
+  // threshold is threshold * scale, so a user can trade accuracy for speed at
+  // run time without recalibrating.
+  void set_threshold(const std::string& layer, float threshold);
+  void set_all_thresholds(float threshold);
+  void set_threshold_scale(float scale);
+  float threshold(const std::string& layer) const;
+  float threshold_scale() const;
+
+  struct Impl;  // opaque: defined with the engine's internals
 
  private:
   friend class Engine;
   StreamState();
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

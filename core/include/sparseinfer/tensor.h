@@ -45,6 +45,9 @@ class Tensor {
   static Tensor scalar_f32(float v);
   static Tensor from_f32(Shape shape, const std::vector<float>& values);
   static Tensor from_i64(Shape shape, const std::vector<int64_t>& values);
+  // A tensor over memory owned elsewhere (an engine's buffer arena). Copies of
+  // a view share that memory; allocate() turns it back into an owning tensor.
+  static Tensor view(DType dtype, Shape shape, void* data);
 
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
@@ -57,6 +60,11 @@ class Tensor {
   const float* f32() const;
   int64_t* i64();
   const int64_t* i64() const;
+  // The storage whatever the dtype, for copies and comparisons.
+  void* raw() { return dtype_ == DType::Float32 ? static_cast<void*>(f32()) : static_cast<void*>(i64()); }
+  const void* raw() const {
+    return dtype_ == DType::Float32 ? static_cast<const void*>(f32()) : static_cast<const void*>(i64());
+  }
 
   // Changes the shape keeping the element count and data.
   void reshape(Shape shape);
@@ -74,6 +82,7 @@ class Tensor {
   DType dtype_ = DType::Float32;
   Shape shape_;
   bool has_data_ = false;
+  void* external_ = nullptr;
   std::vector<float, AlignedAllocator<float>> f32_;
   std::vector<int64_t, AlignedAllocator<int64_t>> i64_;
 };

@@ -1,0 +1,54 @@
+// One layer of change-based execution. A kernel is created per graph node at
+// compile time (stateless, shared by streams); what it must remember between
+// frames lives in that stream's LayerState.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/change_set.h"
+#include "ops/op.h"
+#include "sparseinfer/engine.h"
+
+namespace sparseinfer {
+
+struct LayerState {
+  Tensor input_state;        // closed-loop input state (detecting convolutions, §III-C)
+  float threshold = 0.0f;    // configured threshold (before the stream's scale)
+  float last_threshold = -1.0f;  // effective threshold used last frame (<0: none yet)
+  std::vector<Tensor> fresh;     // dense fallback: this frame's outputs before diffing
+};
+
+struct ChangeStep {
+  std::vector<const Tensor*> inputs;      // nullptr for omitted inputs
+  std::vector<const ChangeSet*> in_sets;  // nullptr for constants and omitted inputs
+  std::vector<Tensor*> outputs;           // persistent: hold last frame's values on entry
+  std::vector<ChangeSet*> out_sets;
+  LayerState* layer = nullptr;
+  float threshold = 0.0f;  // effective threshold for this frame
+  bool dense = false;      // recompute everything (first frame after a reset)
+  ExecContext* exec = nullptr;
+  std::vector<uint8_t>* flags = nullptr;  // per-stream scratch, all zero on entry and exit
+  StageTimes* times = nullptr;
+  LayerStats* stats = nullptr;
+};
+
+class ChangeKernel {
+ public:
+  virtual ~ChangeKernel() = default;
+  virtual void run(ChangeStep& step) const = 0;
+  // Detects changes against a threshold (and so has one to calibrate).
+  virtual bool detects() const { return false; }
+};
+
+// The kernel for a node: change-based conv, pooling or element-wise when the
+// node qualifies, otherwise dense recomputation with output diffing. `op` is
+// the node's dense operator (already through infer()); `inputs` hold
+// constants (has_data) or descriptors; `outputs` are descriptors.
+std::unique_ptr<ChangeKernel> make_change_kernel(const Node& node, Op& op, const std::vector<const Tensor*>& inputs,
+                                                 const std::vector<const Tensor*>& outputs);
+
+// True when nothing an operator reads changed this frame.
+bool inputs_unchanged(const ChangeStep& step);
+
+}  // namespace sparseinfer

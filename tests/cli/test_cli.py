@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""End-to-end tests of the `sparseinfer` command-line tool.
+
+Usage: test_cli.py PATH/TO/sparseinfer
+
+Builds tiny ONNX models with onnx.helper in a temporary directory, then checks
+`info` (text and JSON), `run` against a NumPy computation of the same model,
+and the exit status and message of usage errors (2) and other errors (1).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+SPARSEINFER = None
+
+
+def run_cli(*args):
+    return subprocess.run([SPARSEINFER, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def conv2d(x, w, b, pad):
+    """Direct NCHW convolution, stride 1, as the reference."""
+    n, c, h, wd = x.shape
+    co, ci, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    ho, wo = h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1
+    y = np.zeros((n, co, ho, wo), dtype=np.float64)
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, :, i:i + ho, j:j + wo]
+            y += np.einsum("nchw,oc->nohw", patch, w[:, :, i, j])
+    return y + b.reshape(1, -1, 1, 1)
+
+
+class CliTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="sparseinfer_cli_")
+        cls.dir = cls.tmp.name
+        rng = np.random.default_rng(7)
+        cls.conv_w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+        cls.conv_b = rng.standard_normal(4).astype(np.float32)
+        cls.fc_w = rng.standard_normal((2, 4)).astype(np.float32)
+        cls.fc_b = rng.standard_normal(2).astype(np.float32)
+        cls.classifier = cls.path("classifier.onnx")
+        cls.fully_conv = cls.path("fully_conv.onnx")
+        cls.two_inputs = cls.path("two_inputs.onnx")
+        cls.make_classifier(cls.classifier)
+        cls.make_fully_conv(cls.fully_conv)
+        cls.make_two_inputs(cls.two_inputs)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.dir, name)
+
+    @classmethod
+    def save(cls, graph, path):
+        model = helper.make_model(graph, producer_name="sparseinfer-cli-test",
+                                  opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 7
+        onnx.checker.check_model(model)
+        onnx.save(model, path)
+
+    @classmethod
+    def conv_nodes(cls):
+        inits = [numpy_helper.from_array(cls.conv_w, "conv_w"), numpy_helper.from_array(cls.conv_b, "conv_b")]
+        nodes = [helper.make_node("Conv", ["x", "conv_w", "conv_b"], ["c"], name="conv1",
+                                  kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                 helper.make_node("Relu", ["c"], ["r"], name="relu1")]
+        return nodes, inits
+
+    @classmethod
+    def make_classifier(cls, path):
+        nodes, inits = cls.conv_nodes()
+        inits += [numpy_helper.from_array(cls.fc_w, "fc_w"), numpy_helper.from_array(cls.fc_b, "fc_b")]
+        nodes += [helper.make_node("GlobalAveragePool", ["r"], ["g"], name="gap"),
+                  helper.make_node("Flatten", ["g"], ["f"], name="flatten", axis=1),
+                  helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["y"], name="fc", transB=1)]
+        graph = helper.make_graph(nodes, "classifier",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])], inits)
+        cls.save(graph, path)
+
+    @classmethod
+    def make_fully_conv(cls, path):
+        nodes, inits = cls.conv_nodes()
+        graph = helper.make_graph(nodes, "fully_conv",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+                                  [helper.make_tensor_value_info("r", TensorProto.FLOAT, ["N", 4, "H", "W"])], inits)
+        cls.save(graph, path)
+
+    @classmethod
+    def make_two_inputs(cls, path):
+        nodes = [helper.make_node("Sub", ["a", "b"], ["d"], name="sub"),
+                 helper.make_node("Mul", ["d", "d"], ["sq"], name="square")]
+        graph = helper.make_graph(nodes, "two_inputs",
+                                  [helper.make_tensor_value_info("a", TensorProto.FLOAT, [2, 5]),
+                                   helper.make_tensor_value_info("b", TensorProto.FLOAT, [2, 5])],
+                                  [helper.make_tensor_value_info("d", TensorProto.FLOAT, [2, 5]),
+                                   helper.make_tensor_value_info("sq", TensorProto.FLOAT, [2, 5])])
+        cls.save(graph, path)
+
+    def classifier_reference(self, x):
+        r = np.maximum(conv2d(x.astype(np.float64), self.conv_w, self.conv_b, 1), 0)
+        return r.mean(axis=(2, 3)) @ self.fc_w.T.astype(np.float64) + self.fc_b
+
+    def expect_failure(self, result, status, *fragments):
+        self.assertEqual(result.returncode, status, f"stdout={result.stdout!r} stderr={result.stderr!r}")
+        for f in fragments:
+            self.assertIn(f, result.stderr)
+
+    # --- help and version -------------------------------------------------
+
+    def test_help_and_version(self):
+        for args in (["--help"], ["info", "--help"], ["run", "-h"], ["help", "run"]):
+            r = run_cli(*args)
+            self.assertEqual(r.returncode, 0, args)
+            self.assertIn("Usage: sparseinfer", r.stdout)
+        r = run_cli("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^sparseinfer \d+\.\d+\.\d+")
+
+    def test_usage_errors_exit_2(self):
+        self.expect_failure(run_cli(), 2, "no command")
+        self.expect_failure(run_cli("frobnicate"), 2, "unknown command 'frobnicate'")
+        self.expect_failure(run_cli("info"), 2, "no MODEL")
+        self.expect_failure(run_cli("info", self.classifier, "--bogus"), 2, "unknown option '--bogus'")
+        self.expect_failure(run_cli("info", self.classifier, "--size", "12"), 2, "WxH")
+        self.expect_failure(run_cli("info", self.classifier, "--size", "8x8", "--input-shape", "1,3,8,8"), 2,
+                            "either --size or --input-shape")
+        self.expect_failure(run_cli("run", self.classifier), 2, "--input")
+        self.expect_failure(run_cli("run", self.classifier, "--input", "x.npy", "--threads", "-3"), 2,
+                            "--threads")
+        self.expect_failure(run_cli("run", self.classifier, "--input"), 2, "needs a value")
+
+    # --- info ---------------------------------------------------------------
+
+    def test_info_ops(self):
+        r = run_cli("info", "--ops")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for op in ("Conv", "Relu", "Gemm", "GlobalAveragePool"):
+            self.assertIn(op, r.stdout.split())
+        r = run_cli("info", "--ops", "--json")
+        self.assertIn("Conv", json.loads(r.stdout)["supported_ops"])
+
+    def test_info_text(self):
+        r = run_cli("info", self.classifier)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout
+        self.assertIn(self.classifier, out)
+        self.assertIn("opset:    13", out)
+        self.assertIn("sparseinfer-cli-test", out)
+        self.assertIn("[1,3,8,8]", out)
+        self.assertIn("[1,2]", out)
+        conv_rows = [line.split() for line in out.splitlines() if " conv1 " in line]
+        self.assertEqual(len(conv_rows), 1, out)
+        # columns: index, name, op, output shape, params, MACs
+        row = conv_rows[0]
+        self.assertEqual(row[2], "Conv")
+        self.assertEqual(row[3], "[1,4,8,8]")
+        self.assertEqual(int(row[4]), 4 * 3 * 3 * 3 + 4)
+        self.assertEqual(int(row[5]), 4 * 8 * 8 * 3 * 3 * 3)
+        self.assertIn("total params:", out)
+        self.assertIn("GMACs", out)
+
+    def test_info_json(self):
+        r = run_cli("info", self.classifier, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        info = json.loads(r.stdout)
+        self.assertEqual(info["opset"], 13)
+        self.assertEqual(info["inputs"][0]["shape"], [1, 3, 8, 8])
+        self.assertEqual(info["outputs"][0]["shape"], [1, 2])
+        ops = [layer["op"] for layer in info["layers"]]
+        self.assertIn("Conv", ops)
+        self.assertIn("Gemm", ops)
+        self.assertEqual(info["total_params"], sum(layer["params"] for layer in info["layers"]))
+        self.assertEqual(info["total_params"], 112 + 10)
+        self.assertEqual(info["total_macs"], sum(layer["macs"] for layer in info["layers"]))
+        self.assertGreaterEqual(info["total_macs"], 4 * 8 * 8 * 27 + 8)
+
+    def test_info_symbolic_size(self):
+        self.expect_failure(run_cli("info", self.fully_conv), 2, "--size", "symbolic")
+        r = run_cli("info", self.fully_conv, "--size", "16x12", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        info = json.loads(r.stdout)
+        self.assertEqual(info["inputs"][0]["shape"], [1, 3, 12, 16])
+        self.assertEqual(info["outputs"][0]["shape"], [1, 4, 12, 16])
+        self.assertEqual(info["total_macs"], 4 * 12 * 16 * 27)
+        r = run_cli("info", self.fully_conv, "--input-shape", "2,3,5,7", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["outputs"][0]["shape"], [2, 4, 5, 7])
+        self.expect_failure(run_cli("info", self.fully_conv, "--input-shape", "1,3,5,7", "--input-shape", "1,3,5,7"),
+                            2, "1 inputs but 2")
+
+    # --- run ----------------------------------------------------------------
+
+    def test_run_matches_numpy(self):
+        x = np.random.default_rng(1).standard_normal((1, 3, 8, 8)).astype(np.float32)
+        np.save(self.path("x.npy"), x)
+        r = run_cli("run", self.classifier, "--input", self.path("x.npy"), "--output", self.path("y.npy"),
+                    "--threads", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        y = np.load(self.path("y.npy"))
+        self.assertEqual(y.dtype, np.float32)
+        self.assertEqual(y.shape, (1, 2))
+        np.testing.assert_allclose(y, self.classifier_reference(x), rtol=1e-4, atol=1e-5)
+
+    def test_run_fully_conv_takes_shape_from_npy(self):
+        x = np.random.default_rng(2).standard_normal((2, 3, 5, 9))  # float64: converted on read
+        np.save(self.path("xc.npy"), x)
+        r = run_cli("run", self.fully_conv, "--input", self.path("xc.npy"), "--output", self.path("rc.npy"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ref = np.maximum(conv2d(x.astype(np.float32).astype(np.float64), self.conv_w, self.conv_b, 1), 0)
+        np.testing.assert_allclose(np.load(self.path("rc.npy")), ref, rtol=1e-4, atol=1e-5)
+
+    def test_run_inputs_and_outputs_in_graph_order(self):
+        rng = np.random.default_rng(3)
+        a = rng.standard_normal((2, 5)).astype(np.float32)
+        b = rng.standard_normal((2, 5)).astype(np.float32)
+        np.save(self.path("a.npy"), a)
+        np.save(self.path("b.npy"), b)
+        r = run_cli("run", self.two_inputs, "--input", self.path("a.npy"), "--input", self.path("b.npy"),
+                    "--output", self.path("d.npy"), "--output", self.path("sq.npy"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        np.testing.assert_allclose(np.load(self.path("d.npy")), a - b, rtol=1e-6)
+        np.testing.assert_allclose(np.load(self.path("sq.npy")), (a - b) ** 2, rtol=1e-5)
+        # Only the first output requested.
+        os.remove(self.path("sq.npy"))
+        r = run_cli("run", self.two_inputs, "--input", self.path("b.npy"), "--input", self.path("a.npy"),
+                    "--output", self.path("d2.npy"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        np.testing.assert_allclose(np.load(self.path("d2.npy")), b - a, rtol=1e-6)
+        self.assertFalse(os.path.exists(self.path("sq.npy")))
+
+    def test_run_errors(self):
+        a = self.path("ea.npy")
+        np.save(a, np.zeros((2, 5), np.float32))
+        self.expect_failure(run_cli("run", self.path("missing.onnx"), "--input", a), 1, "missing.onnx")
+        self.expect_failure(run_cli("run", self.two_inputs, "--input", a), 2, "2 input(s)", "'a', 'b'")
+        self.expect_failure(run_cli("run", self.two_inputs, "--input", a, "--input", a, "--input", a), 2,
+                            "2 input(s)")
+        self.expect_failure(run_cli("run", self.two_inputs, "--input", a, "--input", self.path("nope.npy")), 1,
+                            "nope.npy", "cannot open")
+        bad = self.path("bad.npy")
+        with open(bad, "wb") as f:
+            f.write(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'")
+        self.expect_failure(run_cli("run", self.two_inputs, "--input", a, "--input", bad), 1, "bad.npy")
+        ints = self.path("ints.npy")
+        np.save(ints, np.zeros((2, 5), np.int64))
+        self.expect_failure(run_cli("run", self.two_inputs, "--input", a, "--input", ints), 1, "int64", "'b'")
+        wrong = self.path("wrong_shape.npy")
+        np.save(wrong, np.zeros((1, 3, 9, 9), np.float32))
+        self.expect_failure(run_cli("run", self.classifier, "--input", wrong), 1, "[1,3,8,8]")
+        corrupt = self.path("corrupt.onnx")
+        with open(self.classifier, "rb") as f:
+            data = f.read()
+        with open(corrupt, "wb") as f:
+            f.write(data[: len(data) // 2])
+        self.expect_failure(run_cli("info", corrupt), 1, "corrupt.onnx")
+        self.expect_failure(run_cli("run", self.two_inputs, "--input", a, "--input", a, "--output", a, "--output",
+                                    a, "--output", a), 2, "output(s)")
+        self.expect_failure(run_cli("run", self.two_inputs, "--input", a, "--input", a, "--output",
+                                    self.path("no/such/dir/d.npy")), 1, "cannot open")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: test_cli.py PATH/TO/sparseinfer")
+    SPARSEINFER = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
