@@ -49,7 +49,7 @@ void conv_gemm_image(const float* in, const float* weights, const float* bias, f
   const int64_t macs = pixels * s.out_channels * k_g;
   const int max_workers = macs < (int64_t(1) << 20) ? 1 : std::max(threads, 1);
   const int workers = static_cast<int>(std::min<int64_t>(max_workers, tiles));
-  const int gemm_threads = workers > 1 || macs < (int64_t(1) << 20) ? 1 : std::max(threads, 1);
+  const int gemm_threads = workers > 1 || macs < (int64_t(8) << 20) ? 1 : std::max(threads, 1);
   parallel_for(workers, workers, [&](int64_t w0, int64_t w1) {
     for (int64_t worker = w0; worker < w1; ++worker) {
       float* col = direct ? nullptr : scratch + worker * k_g * tile;

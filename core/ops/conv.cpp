@@ -203,7 +203,7 @@ class ConvTransposeOp : public Op {
     const int64_t in_pixels = window_.out_size(), out_pixels = window_.in_size();
     const int64_t cin_g = cin_ / group_, cout_g = cout_ / group_, rows_g = cout_g * window_.kernel_size();
     // Small layers are not worth waking threads for.
-    const int threads = rows_g * in_pixels * cin_g < (int64_t(1) << 20) ? 1 : std::max(ctx.threads, 1);
+    const int threads = rows_g * in_pixels * cin_g < (int64_t(8) << 20) ? 1 : std::max(ctx.threads, 1);
     if (!ctx.scratch) throw Error("ConvTranspose needs scratch memory but the execution context has none");
     float* col = ctx.scratch->floats(static_cast<size_t>(rows_g * in_pixels));
     for (int64_t n = 0; n < batch_; ++n) {
