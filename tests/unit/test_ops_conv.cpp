@@ -298,7 +298,7 @@ TEST(Conv, Grid2D) {
 TEST(Conv, Depthwise) {
   for (int64_t mult : {1, 2})
     for (int64_t stride : {1, 2, 3})
-      for (int64_t k : {3, 5})
+      for (int64_t k : {3, 5, 9})  // 9x9 has more taps than the register kernel takes
         for (Ints pads : {Ints{1, 1, 1, 1}, Ints{2, 0, 0, 2}, Ints{}}) {
           ConvCase c;
           c.x = {1, 6, 13, 17};
@@ -309,6 +309,7 @@ TEST(Conv, Depthwise) {
           c.pads = pads;
           c.act = {"Relu"};
           check_conv(c);
+          if (k == 9) continue;  // dilated 9x9 is taller than the input
           c.dilations = {2, 1};
           check_conv(c, 1);
         }
