@@ -50,6 +50,24 @@ template struct AlignedAllocator<int64_t>;
 
 Tensor::Tensor(DType dtype, Shape shape) { allocate(dtype, std::move(shape)); }
 
+Tensor::Tensor(const Tensor& other) { *this = other; }
+
+Tensor& Tensor::operator=(const Tensor& other) {
+  if (this == &other) return *this;
+  if (!other.external_) {
+    dtype_ = other.dtype_;
+    shape_ = other.shape_;
+    has_data_ = other.has_data_;
+    external_ = nullptr;
+    f32_ = other.f32_;
+    i64_ = other.i64_;
+    return *this;
+  }
+  allocate(other.dtype_, other.shape_);
+  std::memcpy(raw(), other.raw(), other.bytes());
+  return *this;
+}
+
 Tensor Tensor::descriptor(DType dtype, Shape shape) {
   Tensor t;
   t.dtype_ = dtype;

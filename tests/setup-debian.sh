@@ -11,7 +11,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler nlohmann-json3-dev
   libopenblas-dev libopencv-dev libgtest-dev opencv-doc
-  python3 python3-numpy python3-torch python3-onnx
+  python3 python3-numpy python3-torch python3-onnx python3-matplotlib
 )
 missing=()
 for p in "${packages[@]}"; do

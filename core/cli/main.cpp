@@ -25,6 +25,8 @@ void print_help(std::ostream& os) {
         "  info MODEL     model inputs/outputs and a per-layer table (shapes, params, MACs)\n"
         "  info --ops     list the supported ONNX operators\n"
         "  run MODEL      run the model on .npy inputs and write .npy outputs\n"
+        "  stream MODEL   run a video through the engine (change or dense), JSON per frame\n"
+        "  calibrate MODEL  choose per-layer change thresholds for a video and a loss budget\n"
         "  help COMMAND   show the help of a command (same as COMMAND --help)\n"
         "\n"
         "Exit status: 0 on success, 1 on an error, 2 on a command-line mistake.\n";
@@ -50,12 +52,18 @@ int dispatch(const std::vector<std::string>& args) {
       print_info_help(std::cout);
     else if (rest[0] == "run")
       print_run_help(std::cout);
+    else if (rest[0] == "stream")
+      print_stream_help(std::cout);
+    else if (rest[0] == "calibrate")
+      print_calibrate_help(std::cout);
     else
       throw UsageError("unknown command '" + rest[0] + "'");
     return 0;
   }
   if (cmd == "info") return cmd_info(rest);
   if (cmd == "run") return cmd_run(rest);
+  if (cmd == "stream") return cmd_stream(rest);
+  if (cmd == "calibrate") return cmd_calibrate(rest);
   if (!cmd.empty() && cmd[0] == '-') throw UsageError("unknown option '" + cmd + "' (a command comes first)");
   throw UsageError("unknown command '" + cmd + "'");
 }

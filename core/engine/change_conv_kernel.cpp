@@ -24,7 +24,7 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 // gathering columns one pixel at a time.
 constexpr double kDenseBeyond = 0.6;
 // Patch matrix cap (floats) so a large change never needs a frame-sized buffer.
-constexpr int64_t kMaxPatchFloats = int64_t(4) << 20;
+constexpr int64_t kMaxPatchFloats = int64_t(1) << 20;
 
 class ConvChangeKernel : public ChangeKernel {
  public:

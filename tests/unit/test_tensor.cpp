@@ -42,6 +42,11 @@ TEST(Tensor, ViewSharesMemory) {
   v.f32()[4] = 7.0f;
   EXPECT_EQ(backing[4], 7.0f);
   EXPECT_EQ(v.to_f32_vector()[0], 1.5f);
+  Tensor copy = v;  // a copy owns its data: the backing memory is reused by engines
+  backing[0] = -1.0f;
+  EXPECT_EQ(copy.f32()[0], 1.5f);
+  EXPECT_EQ(copy.f32()[4], 7.0f);
+  backing[0] = 1.5f;
   v.allocate(DType::Float32, {2});  // detaches from the backing memory
   v.f32()[0] = 3.0f;
   EXPECT_EQ(backing[0], 1.5f);

@@ -39,6 +39,12 @@ struct AlignedAllocator {
 class Tensor {
  public:
   Tensor() = default;
+  // Copies own their data, also when copying a view (a view's memory belongs
+  // to an engine and is overwritten on the next frame); moves keep views.
+  Tensor(const Tensor& other);
+  Tensor& operator=(const Tensor& other);
+  Tensor(Tensor&&) noexcept = default;
+  Tensor& operator=(Tensor&&) noexcept = default;
   // Allocates zero-filled storage.
   Tensor(DType dtype, Shape shape);
   static Tensor descriptor(DType dtype, Shape shape);
@@ -46,7 +52,7 @@ class Tensor {
   static Tensor from_f32(Shape shape, const std::vector<float>& values);
   static Tensor from_i64(Shape shape, const std::vector<int64_t>& values);
   // A tensor over memory owned elsewhere (an engine's buffer arena). Copies of
-  // a view share that memory; allocate() turns it back into an owning tensor.
+  // a view are owning copies; allocate() turns it into an owning tensor.
   static Tensor view(DType dtype, Shape shape, void* data);
 
   DType dtype() const { return dtype_; }

@@ -1,0 +1,181 @@
+// `sparseinfer calibrate`: per-layer change thresholds by the procedure of
+// CBinfer §III-F. From the first detecting layer to the last, each layer's
+// threshold grows by a factor while the loss against the dense engine stays
+// within the budget of the layers so far; the last good value is kept.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/cli_args.h"
+#include "cli/commands.h"
+#include "cli/output_compare.h"
+#include "cli/video_frames.h"
+#include "cli/video_setup.h"
+#include "sparseinfer/engine.h"
+#include "sparseinfer/error.h"
+#include "sparseinfer/thresholds.h"
+
+namespace sparseinfer::cli {
+
+void print_calibrate_help(std::ostream& os) {
+  os << "Usage: sparseinfer calibrate MODEL --video FILE|synthetic --max-loss X [options]\n"
+        "\n"
+        "Chooses a change-detection threshold per layer (CBinfer §III-F) so that change-based\n"
+        "inference stays within X of the dense engine on the video's frames, and writes them as a\n"
+        "thresholds JSON file for `sparseinfer stream --thresholds`, the benchmark and cbinferconv.\n"
+        "\n"
+        "Options:\n"
+        "  --metric agreement|mse  loss per frame: 1 - argmax agreement with dense, or the MSE\n"
+        "                          (default agreement); the loss of a run is its worst frame\n"
+        "  --out FILE              where to write (default MODEL with .thresholds.json)\n"
+        "  --frames N              frames of the video to calibrate on (default 20)\n"
+        "  --size WxH              network input size (default: the model's, else the video's)\n"
+        "  --threads N             cores to use (default: all)\n"
+        "  --initial T             first threshold tried for every layer (default 0.001)\n"
+        "  --factor F              growth factor of the search (default 2, refined after)\n"
+        "  --first-share S         share of the loss budget given to the first layer, the rest\n"
+        "                          split evenly (default 0.5: the paper lets the first layer\n"
+        "                          introduce most of the loss)\n";
+}
+
+namespace {
+
+struct Calibration {
+  Engine& engine;
+  const std::vector<Tensor>& frames;
+  const std::vector<Tensor>& dense_outputs;
+  bool agreement;
+
+  // Worst-frame loss of a run over the frames with these thresholds.
+  double loss(const std::map<std::string, float>& thresholds) const {
+    auto state = engine.new_stream();
+    for (const auto& [layer, t] : thresholds) state->set_threshold(layer, t);
+    double worst = 0.0;
+    for (size_t f = 0; f < frames.size(); ++f) {
+      FrameResult r = engine.run(*state, {&frames[f]});
+      tools::Comparison c = tools::compare_outputs(*r.outputs[0], dense_outputs[f]);
+      worst = std::max(worst, agreement ? 1.0 - c.agreement : c.mse);
+    }
+    return worst;
+  }
+};
+
+}  // namespace
+
+int cmd_calibrate(const std::vector<std::string>& argv) {
+  ParsedArgs args =
+      parse_args("calibrate", argv,
+                 {{"video", true}, {"max-loss", true}, {"metric", true}, {"out", true}, {"frames", true},
+                  {"size", true}, {"threads", true}, {"initial", true}, {"factor", true}, {"first-share", true}});
+  if (args.has("help")) {
+    print_calibrate_help(std::cout);
+    return 0;
+  }
+  if (args.positional.size() != 1) throw UsageError("calibrate takes one MODEL");
+  if (!args.has("video")) throw UsageError("--video FILE (or --video synthetic) is required");
+  if (!args.has("max-loss")) throw UsageError("--max-loss X is required (e.g. 0.005 for 99.5% agreement)");
+  const std::string metric = args.value("metric", "agreement");
+  if (metric != "agreement" && metric != "mse") throw UsageError("--metric must be agreement or mse");
+  double max_loss = 0, initial = 1e-3, factor = 2.0, first_share = 0.5;
+  try {
+    max_loss = std::stod(args.value("max-loss"));
+    initial = std::stod(args.value("initial", "0.001"));
+    factor = std::stod(args.value("factor", "2"));
+    first_share = std::stod(args.value("first-share", "0.5"));
+  } catch (const std::exception&) {
+    throw UsageError("--max-loss, --initial, --factor and --first-share take numbers");
+  }
+  if (!(max_loss >= 0) || !(initial > 0) || !(factor > 1) || !(first_share >= 0 && first_share <= 1))
+    throw UsageError("need --max-loss >= 0, --initial > 0, --factor > 1, 0 <= --first-share <= 1");
+  const int frames_count = static_cast<int>(parse_int(args.value("frames", "20"), "--frames", 2, 100000));
+  const int threads = static_cast<int>(args.has("threads") ? parse_int(args.value("threads"), "--threads", 1, 1024) : 0);
+  std::optional<std::pair<int64_t, int64_t>> size;
+  if (args.has("size")) size = parse_size(args.value("size"), "--size");
+  const std::string model_path = args.positional[0];
+  std::string out = args.value("out");
+  if (out.empty()) out = std::filesystem::path(model_path).replace_extension(".thresholds.json").string();
+
+  const std::string video = args.value("video");
+  tools::VideoSetup setup = tools::setup_video(model_path, video, size);
+  std::vector<Tensor> frames = tools::read_frames(video, frames_count, setup.preprocess);
+  std::cerr << "calibrate: " << frames.size() << " frames of " << video << " at " << setup.input_shape[3] << "x"
+            << setup.input_shape[2] << ", metric " << metric << ", max loss " << max_loss << "\n";
+
+  EngineOptions opt;
+  opt.backend = Backend::Cpu;
+  opt.threads = threads;
+  opt.input_shapes = {setup.input_shape};
+  Engine dense(setup.model, opt);
+  opt.mode = Mode::Change;
+  Engine change(setup.model, opt);
+  std::vector<Tensor> dense_outputs;
+  {
+    auto state = dense.new_stream();
+    for (const Tensor& f : frames) dense_outputs.push_back(*dense.run(*state, {&f}).outputs[0]);
+  }
+  const bool agreement = metric == "agreement";
+  if (agreement && !tools::compare_outputs(dense_outputs[0], dense_outputs[0]).has_agreement)
+    throw Error(model_path + ": the first output has one channel, so argmax agreement is undefined; use --metric mse");
+
+  Calibration cal{change, frames, dense_outputs, agreement};
+  const std::vector<std::string> layers = change.threshold_layers();
+  std::map<std::string, float> thresholds;
+  for (const std::string& l : layers) thresholds[l] = 0.0f;
+  double budget = 0.0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string& layer = layers[i];
+    budget += layers.size() == 1 ? max_loss
+              : i == 0           ? max_loss * first_share
+                                 : max_loss * (1.0 - first_share) / static_cast<double>(layers.size() - 1);
+    auto fits = [&](double t, double& loss) {
+      thresholds[layer] = static_cast<float>(t);
+      loss = cal.loss(thresholds);
+      return loss <= budget;
+    };
+    double loss = 0, good = 0, good_loss = 0, bad = 0;
+    // Grow geometrically until the budget is exceeded (or the threshold stops mattering).
+    for (double t = initial; t < 1e4; t *= factor) {
+      if (!fits(t, loss)) {
+        bad = t;
+        break;
+      }
+      good = t;
+      good_loss = loss;
+    }
+    // Refine between the last good and first bad value, in log space.
+    for (int step = 0; step < 4 && bad > 0 && good > 0; ++step) {
+      double mid = std::sqrt(good * bad);
+      if (fits(mid, loss)) {
+        good = mid;
+        good_loss = loss;
+      } else {
+        bad = mid;
+      }
+    }
+    thresholds[layer] = static_cast<float>(good);
+    std::fprintf(stderr, "calibrate: [%zu/%zu] %-32s threshold %-10.5g loss %.5f (budget %.5f)\n", i + 1, layers.size(),
+                 layer.c_str(), good, good_loss, budget);
+  }
+  // Layer losses do not add up exactly: shrink all thresholds together until the whole set fits.
+  double total = cal.loss(thresholds);
+  for (int tries = 0; total > max_loss && tries < 30; ++tries) {
+    for (auto& [layer, t] : thresholds) t *= 0.8f;
+    total = cal.loss(thresholds);
+    std::fprintf(stderr, "calibrate: scaled all thresholds by 0.8, loss %.5f\n", total);
+  }
+  if (total > max_loss) throw Error("could not meet --max-loss " + std::to_string(max_loss) + " (loss " + std::to_string(total) + ")");
+
+  ThresholdSet set;
+  set.model = std::filesystem::path(model_path).filename().string();
+  set.input_shape = setup.input_shape;
+  set.metric = metric;
+  set.max_loss = max_loss;
+  set.thresholds = thresholds;
+  write_thresholds(out, set);
+  std::fprintf(stderr, "calibrate: loss %.5f over %zu frames; wrote %s\n", total, frames.size(), out.c_str());
+  return 0;
+}
+
+}  // namespace sparseinfer::cli

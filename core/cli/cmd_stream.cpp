@@ -1,0 +1,119 @@
+// `sparseinfer stream`: a video through the engine, one JSON line per frame
+// with what change-based inference did and, optionally, how far it is from
+// the dense engine on the same frame.
+#include <iostream>
+#include <memory>
+
+#include "cli/cli_args.h"
+#include "cli/commands.h"
+#include "cli/json.h"
+#include "cli/output_compare.h"
+#include "cli/video_frames.h"
+#include "cli/video_setup.h"
+#include "sparseinfer/engine.h"
+#include "sparseinfer/error.h"
+#include "sparseinfer/thresholds.h"
+
+namespace sparseinfer::cli {
+
+void print_stream_help(std::ostream& os) {
+  os << "Usage: sparseinfer stream MODEL --video FILE|synthetic [options]\n"
+        "\n"
+        "Runs a video through the engine and prints one JSON line per frame: frame, dense_frame, ms,\n"
+        "mac_fraction, changed_fraction (per layer), stage times (detect, extract, gather, gemm,\n"
+        "update, other) and state_bytes.\n"
+        "\n"
+        "Options:\n"
+        "  --mode change|dense   execution mode (default change)\n"
+        "  --thresholds FILE     per-layer thresholds written by `sparseinfer calibrate`\n"
+        "  --threshold T         one threshold for every layer (default 0: exact)\n"
+        "  --threshold-scale S   multiply every threshold by S (default 1)\n"
+        "  --frames N            stop after N frames (default: the whole video)\n"
+        "  --size WxH            network input size (default: the model's, else the video's)\n"
+        "  --threads N           cores to use (default: all)\n"
+        "  --compare-dense       also run the dense engine and add max_abs_diff, mse, agreement\n";
+}
+
+static std::string fixed(double v, int digits = 4) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+int cmd_stream(const std::vector<std::string>& argv) {
+  ParsedArgs args = parse_args("stream", argv,
+                               {{"video", true}, {"mode", true}, {"thresholds", true}, {"threshold", true},
+                                {"threshold-scale", true}, {"frames", true}, {"size", true}, {"threads", true},
+                                {"compare-dense", false}});
+  if (args.has("help")) {
+    print_stream_help(std::cout);
+    return 0;
+  }
+  if (args.positional.size() != 1) throw UsageError("stream takes one MODEL");
+  if (!args.has("video")) throw UsageError("--video FILE (or --video synthetic) is required");
+  const std::string mode_name = args.value("mode", "change");
+  if (mode_name != "change" && mode_name != "dense") throw UsageError("--mode must be change or dense");
+  if (args.has("thresholds") && args.has("threshold")) throw UsageError("give --thresholds or --threshold, not both");
+  const int64_t max_frames = args.has("frames") ? parse_int(args.value("frames"), "--frames", 1, 1 << 30) : (1 << 30);
+  const int threads = static_cast<int>(args.has("threads") ? parse_int(args.value("threads"), "--threads", 1, 1024) : 0);
+  std::optional<std::pair<int64_t, int64_t>> size;
+  if (args.has("size")) size = parse_size(args.value("size"), "--size");
+  float threshold = 0.0f, scale = 1.0f;
+  try {
+    if (args.has("threshold")) threshold = std::stof(args.value("threshold"));
+    if (args.has("threshold-scale")) scale = std::stof(args.value("threshold-scale"));
+  } catch (const std::exception&) {
+    throw UsageError("--threshold and --threshold-scale take numbers");
+  }
+
+  const std::string video = args.value("video");
+  tools::VideoSetup setup = tools::setup_video(args.positional[0], video, size);
+  EngineOptions opt;
+  opt.backend = Backend::Cpu;
+  opt.mode = mode_name == "change" ? Mode::Change : Mode::Dense;
+  opt.threads = threads;
+  opt.input_shapes = {setup.input_shape};
+  Engine engine(setup.model, opt);
+  auto state = engine.new_stream();
+  if (opt.mode == Mode::Change) {
+    if (args.has("thresholds")) apply_thresholds(*state, read_thresholds(args.value("thresholds")));
+    else state->set_all_thresholds(threshold);
+    state->set_threshold_scale(scale);
+  }
+  std::unique_ptr<Engine> dense;
+  std::unique_ptr<StreamState> dense_state;
+  if (args.has("compare-dense")) {
+    EngineOptions dense_opt = opt;
+    dense_opt.mode = Mode::Dense;
+    dense = std::make_unique<Engine>(setup.model, dense_opt);
+    dense_state = dense->new_stream();
+  }
+
+  tools::FrameReader reader(video, setup.preprocess);
+  Tensor frame;
+  for (int64_t f = 0; f < max_frames && reader.next(frame); ++f) {
+    FrameResult r = engine.run(*state, {&frame});
+    std::string line = "{\"frame\":" + std::to_string(f) + ",\"dense_frame\":" + (r.dense_frame ? "true" : "false") +
+                       ",\"ms\":" + fixed(r.times.total_ms, 3) + ",\"mac_fraction\":" + fixed(r.mac_fraction(), 6);
+    line += ",\"changed_fraction\":{";
+    for (size_t i = 0; i < r.layer_stats.size(); ++i) {
+      if (i) line += ",";
+      line += json_string(engine.layers()[i].name) + ":" + fixed(r.layer_stats[i].changed_fraction, 6);
+    }
+    const StageTimes& t = r.times;
+    line += "},\"stage_ms\":{\"detect\":" + fixed(t.detect_ms, 3) + ",\"extract\":" + fixed(t.extract_ms, 3) +
+            ",\"gather\":" + fixed(t.gather_ms, 3) + ",\"gemm\":" + fixed(t.gemm_ms, 3) +
+            ",\"update\":" + fixed(t.update_ms, 3) + ",\"other\":" + fixed(t.other_ms, 3) + "}";
+    line += ",\"state_bytes\":" + std::to_string(state->state_bytes());
+    if (dense) {
+      FrameResult d = dense->run(*dense_state, {&frame});
+      tools::Comparison c = tools::compare_outputs(*r.outputs[0], *d.outputs[0]);
+      line += ",\"max_abs_diff\":" + fixed(c.max_abs_diff, 8) + ",\"mse\":" + fixed(c.mse, 10);
+      line += ",\"agreement\":" + (c.has_agreement ? fixed(c.agreement, 6) : std::string("null"));
+    }
+    std::cout << line << "}\n" << std::flush;
+  }
+  return 0;
+}
+
+}  // namespace sparseinfer::cli
