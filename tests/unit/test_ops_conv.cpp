@@ -470,7 +470,7 @@ void check_conv_transpose(const ConvTCase& c) {
     else if (c.auto_pad == "SAME_UPPER" || c.auto_pad == "SAME_LOWER")
       target = c.x[2 + i] * s;
     if (target >= 0) {
-      const int64_t total = full - target;
+      const int64_t total = std::max<int64_t>(0, full - target);
       pb[i] = c.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
       out[i] = target;
     } else {
@@ -545,6 +545,9 @@ TEST(ConvTranspose, OutputShapeAndAutoPad) {
   check_conv_transpose(c);
   c.output_shape = {1, 2, 8, 11};
   check_conv_transpose(c);
+  c.output_shape = {10, 12};  // larger than the full output: the extra border gets only the bias
+  check_conv_transpose(c);
+  c.output_shape = {1, 2, 8, 11};
   c.auto_pad = "SAME_UPPER";
   check_conv_transpose(c);
   c.output_shape = {};
