@@ -1,6 +1,7 @@
 #include "cpu/conv_gemm.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "cpu/epilogue.h"
 #include "cpu/im2col.h"
@@ -49,11 +50,15 @@ void conv_gemm_image(const float* in, const float* weights, const float* bias, f
   const int64_t macs = pixels * s.out_channels * k_g;
   const int max_workers = macs < (int64_t(1) << 20) ? 1 : std::max(threads, 1);
   const int workers = static_cast<int>(std::min<int64_t>(max_workers, tiles));
-  const int gemm_threads = workers > 1 || macs < (int64_t(1) << 20) ? 1 : std::max(threads, 1);
+  const int gemm_threads = workers > 1 || macs < (int64_t(8) << 20) ? 1 : std::max(threads, 1);
+  // Workers take tiles from a shared counter rather than fixed halves, so a
+  // thread the OS preempts (other pipeline elements, other processes) does
+  // not leave the other one waiting at the end of the layer.
+  std::atomic<int64_t> next_tile{0};
   parallel_for(workers, workers, [&](int64_t w0, int64_t w1) {
     for (int64_t worker = w0; worker < w1; ++worker) {
       float* col = direct ? nullptr : scratch + worker * k_g * tile;
-      for (int64_t t = tiles * worker / workers; t < tiles * (worker + 1) / workers; ++t) {
+      for (int64_t t = next_tile.fetch_add(1); t < tiles; t = next_tile.fetch_add(1)) {
         const int64_t p0 = t * tile, p1 = std::min(pixels, p0 + tile), n = p1 - p0;
         for (int64_t g = 0; g < s.groups; ++g) {
           const float* in_g = in + g * cin_g * w.in_size();

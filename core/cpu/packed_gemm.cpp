@@ -7,7 +7,6 @@
 
 #include <algorithm>
 
-
 namespace sparseinfer {
 
 namespace {
@@ -19,9 +18,9 @@ constexpr int64_t kDepth = 256;  // k block: an A block of a panel and a B strip
 // Bias and activation applied in registers on the last k block, so small-K
 // layers (MobileNet 1x1) do not pay a second pass over the output.
 struct Epilogue {
-  bool active = false;           // this call finishes the sum
-  const float* bias = nullptr;   // per row of the panel, or nullptr
-  Activation act;                // applied in-kernel when vector_act
+  bool active = false;          // this call finishes the sum
+  const float* bias = nullptr;  // per row of the panel, or nullptr
+  Activation act;               // applied in-kernel when vector_act
   bool vector_act = false;
 };
 
@@ -31,8 +30,10 @@ bool has_vector_form(ActivationKind kind) {
 
 __attribute__((target("avx512f"))) inline __m512 activate(__m512 x, const Activation& act) {
   switch (act.kind) {
-    case ActivationKind::Relu: return _mm512_max_ps(x, _mm512_setzero_ps());
-    case ActivationKind::Clip: return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(act.min)), _mm512_set1_ps(act.max));
+    case ActivationKind::Relu:
+      return _mm512_max_ps(x, _mm512_setzero_ps());
+    case ActivationKind::Clip:
+      return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(act.min)), _mm512_set1_ps(act.max));
     case ActivationKind::LeakyRelu: {
       const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
       return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(act.alpha));
@@ -45,7 +46,8 @@ __attribute__((target("avx512f"))) inline __m512 activate(__m512 x, const Activa
       const __m512 g = _mm512_fmadd_ps(x, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
       return _mm512_mul_ps(x, _mm512_min_ps(_mm512_max_ps(g, _mm512_setzero_ps()), _mm512_set1_ps(1.0f)));
     }
-    default: return x;
+    default:
+      return x;
   }
 }
 
@@ -82,17 +84,17 @@ __attribute__((target("avx512f"))) void micro_kernel(int64_t kc, const float* a,
     SI_ROWS_APPLY(SI_FMA)
 #undef SI_FMA
   }
-#define SI_FINISH(r)                                                      \
-  if constexpr (r < ROWS) {                                               \
-    if (ep.bias) {                                                        \
-      const __m512 bv = _mm512_set1_ps(ep.bias[r]);                       \
-      lo##r = _mm512_add_ps(lo##r, bv);                                   \
-      hi##r = _mm512_add_ps(hi##r, bv);                                   \
-    }                                                                     \
-    if (ep.vector_act) {                                                  \
-      lo##r = activate(lo##r, ep.act);                                    \
-      hi##r = activate(hi##r, ep.act);                                    \
-    }                                                                     \
+#define SI_FINISH(r)                                \
+  if constexpr (r < ROWS) {                         \
+    if (ep.bias) {                                  \
+      const __m512 bv = _mm512_set1_ps(ep.bias[r]); \
+      lo##r = _mm512_add_ps(lo##r, bv);             \
+      hi##r = _mm512_add_ps(hi##r, bv);             \
+    }                                               \
+    if (ep.vector_act) {                            \
+      lo##r = activate(lo##r, ep.act);              \
+      hi##r = activate(hi##r, ep.act);              \
+    }                                               \
   }
   if (ep.active) {
     SI_ROWS_APPLY(SI_FINISH)
@@ -109,7 +111,7 @@ __attribute__((target("avx512f"))) void micro_kernel(int64_t kc, const float* a,
 #undef SI_ROWS_APPLY
 
 using MicroKernel = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int64_t, bool,
-                            const Epilogue&);
+                             const Epilogue&);
 constexpr MicroKernel kKernels[kRows + 1] = {nullptr,         micro_kernel<1>, micro_kernel<2>,
                                              micro_kernel<3>, micro_kernel<4>, micro_kernel<5>,
                                              micro_kernel<6>, micro_kernel<7>, micro_kernel<8>};
@@ -178,6 +180,18 @@ __attribute__((target("avx512f"))) void build_strip(const float* in, const Windo
         const uint32_t bits = (hi - lo >= 32 ? 0xFFFFFFFFu : ((1u << (hi - lo)) - 1u)) << lo;
         _mm512_store_ps(dst, _mm512_maskz_loadu_ps(__mmask16(bits & 0xFFFF), row + iw0));
         _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(__mmask16(bits >> 16), row + iw0 + 16));
+      } else if (sw == 2) {
+        // Load the 64 source lanes (zero outside the row), keep the even ones.
+        const int64_t s_lo = std::clamp<int64_t>(-iw0, 0, 64), s_hi = std::clamp<int64_t>(in_w - iw0, s_lo, 64);
+        const uint64_t span = s_hi - s_lo >= 64 ? ~uint64_t(0) : ((uint64_t(1) << (s_hi - s_lo)) - 1);
+        const uint64_t bits = span << s_lo;
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const __m512 v0 = _mm512_maskz_loadu_ps(__mmask16(bits), row + iw0);
+        const __m512 v1 = _mm512_maskz_loadu_ps(__mmask16(bits >> 16), row + iw0 + 16);
+        const __m512 v2 = _mm512_maskz_loadu_ps(__mmask16(bits >> 32), row + iw0 + 32);
+        const __m512 v3 = _mm512_maskz_loadu_ps(__mmask16(bits >> 48), row + iw0 + 48);
+        _mm512_store_ps(dst, _mm512_maskz_mov_ps(full0, _mm512_permutex2var_ps(v0, even, v1)));
+        _mm512_store_ps(dst + 16, _mm512_maskz_mov_ps(full1, _mm512_permutex2var_ps(v2, even, v3)));
       } else {
         _mm512_store_ps(dst, _mm512_setzero_ps());
         _mm512_store_ps(dst + 16, _mm512_setzero_ps());

@@ -96,8 +96,8 @@ std::string plan_transposed_window(const WindowAttrs& a, const std::vector<int64
     else if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER")
       target = w.in[i] * w.stride[i];
     if (target >= 0) {
-      int64_t total = full - target;
-      if (total < 0) return "output_shape is larger than the transposed convolution can produce";
+      // A target beyond the full size extends the output past what any input reaches (onnxruntime does the same).
+      const int64_t total = std::max<int64_t>(0, full - target);
       if (a.auto_pad == "SAME_UPPER") {
         w.pad_begin[i] = total / 2;
         w.pad_end[i] = total - total / 2;
@@ -108,7 +108,7 @@ std::string plan_transposed_window(const WindowAttrs& a, const std::vector<int64
     } else if (a.auto_pad == "VALID") {
       w.pad_begin[i] = w.pad_end[i] = 0;
     }
-    w.out[i] = full - w.pad_begin[i] - w.pad_end[i];
+    w.out[i] = target >= 0 ? target : full - w.pad_begin[i] - w.pad_end[i];
     if (w.out[i] < 1) return "the pads remove the whole output";
   }
   return {};

@@ -92,7 +92,9 @@ class ConvOp : public Op {
     // Constant weights are packed once here for the AVX-512 kernel; others go to OpenBLAS each frame.
     packed_ = PackedWeights{};
     shape_.packed = nullptr;
-    if (!depthwise_ && wt.has_data() && packed_gemm_supported()) {
+    // Below one strip of output pixels (SE blocks: 1x1 maps) the kernel would run mostly masked lanes.
+    const bool wide_enough = win.out_size() >= 32;
+    if (!depthwise_ && wide_enough && wt.has_data() && packed_gemm_supported()) {
       pack_weights(wt.f32(), group_, cout / group_, shape_.k_per_group(), packed_);
       shape_.packed = &packed_;
     }
@@ -111,9 +113,14 @@ class ConvOp : public Op {
     const int threads = std::max(ctx.threads, 1);
     const int64_t in_image = shape_.in_channels * w.in_size(), out_image = shape_.out_channels * w.out_size();
     if (depthwise_) {
+      float* scratch = nullptr;
+      if (int64_t need = depthwise_scratch_floats(w, threads); need > 0) {
+        if (!ctx.scratch) throw Error("Conv needs scratch memory but the execution context has none");
+        scratch = ctx.scratch->floats(static_cast<size_t>(need));
+      }
       for (int64_t n = 0; n < batch_; ++n)
         depthwise_conv_image(x + n * in_image, wt, bias, y + n * out_image, shape_.in_channels,
-                             shape_.out_channels / shape_.in_channels, w, act_, threads);
+                             shape_.out_channels / shape_.in_channels, w, act_, threads, scratch);
       return;
     }
     float* scratch = nullptr;
@@ -193,9 +200,10 @@ class ConvTransposeOp : public Op {
     const float* wt = inputs[1]->f32();
     const float* bias = inputs.size() > 2 && inputs[2] ? inputs[2]->f32() : nullptr;
     float* y = outputs[0]->f32();
-    const int threads = std::max(ctx.threads, 1);
     const int64_t in_pixels = window_.out_size(), out_pixels = window_.in_size();
     const int64_t cin_g = cin_ / group_, cout_g = cout_ / group_, rows_g = cout_g * window_.kernel_size();
+    // Small layers are not worth waking threads for.
+    const int threads = rows_g * in_pixels * cin_g < (int64_t(8) << 20) ? 1 : std::max(ctx.threads, 1);
     if (!ctx.scratch) throw Error("ConvTranspose needs scratch memory but the execution context has none");
     float* col = ctx.scratch->floats(static_cast<size_t>(rows_g * in_pixels));
     for (int64_t n = 0; n < batch_; ++n) {

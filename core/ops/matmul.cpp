@@ -12,6 +12,13 @@ namespace sparseinfer {
 
 namespace {
 
+// BLAS threads for a GEMM of this size: small ones stay on the caller's
+// thread, since waking OpenBLAS's own pool costs more than it saves and its
+// spinning workers then compete with the OpenMP threads of the next operators.
+int gemm_threads(int64_t macs, int threads) {
+  return macs < (int64_t(8) << 20) ? 1 : std::max(threads, 1);
+}
+
 void require_f32(const OpInfo& info, const Tensor& t, const char* name) {
   if (t.dtype() != DType::Float32)
     op_fail(info, std::string("input ") + name + " is " + dtype_name(t.dtype()) + ", only float32 is supported");
@@ -78,7 +85,7 @@ class GemmOp : public Op {
     const Tensor& a = *inputs[0];
     const Tensor& b = *inputs[1];
     sgemm(trans_a_, trans_b_, m_, n_, k_, alpha_, a.f32(), a.dim(1), b.f32(), b.dim(1), beta, y, n_,
-          std::max(ctx.threads, 1));
+          gemm_threads(m_ * n_ * k_, ctx.threads));
     if (act_.kind != ActivationKind::None) act_.apply_inplace(y, m_ * n_);
   }
 
@@ -148,8 +155,8 @@ class MatMulOp : public Op {
     const float* a = inputs[0]->f32();
     const float* b = inputs[1]->f32();
     float* y = outputs[0]->f32();
-    const int threads = std::max(ctx.threads, 1);
     const int64_t batches = shape_numel(batch_);
+    const int threads = gemm_threads(batches * m_ * n_ * k_, ctx.threads);
     if (fold_batch_ || batch_.empty()) {
       sgemm(false, false, m_ * batches, n_, k_, 1.0f, a, k_, b, n_, 0.0f, y, n_, threads);
       return;

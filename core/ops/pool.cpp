@@ -70,6 +70,17 @@ class PoolOp : public Op {
     std::string err = plan_window(attrs_, spatial, window_);
     if (!err.empty()) op_fail(info_, err);
     planes_ = x.dim(0) * x.dim(1);
+    // Tap ranges and average divisors per output position, once per input size.
+    for (int d = 0; d < Window::kDims; ++d) {
+      const int64_t in = window_.in[d];
+      valid_[d].clear();
+      divisor_[d].clear();
+      for (int64_t o = 0; o < window_.out[d]; ++o) {
+        valid_[d].push_back(taps(window_, d, o, 0, in));
+        TapRange padded = taps(window_, d, o, -window_.pad_begin[d], in + window_.pad_end[d]);
+        divisor_[d].push_back(count_include_pad_ ? padded.k1 - padded.k0 : valid_[d].back().k1 - valid_[d].back().k0);
+      }
+    }
     Shape out{x.dim(0), x.dim(1)};
     for (int i = 0; i < rank; ++i) out.push_back(window_.out[Window::kDims - rank + i]);
     std::vector<Tensor> result{Tensor::descriptor(DType::Float32, out)};
@@ -82,11 +93,15 @@ class PoolOp : public Op {
     const float* x = inputs[0]->f32();
     float* y = outputs[0]->f32();
     int64_t* indices = want_indices_ && outputs.size() > 1 && outputs[1] ? outputs[1]->i64() : nullptr;
-    parallel_for(planes_, std::max(ctx.threads, 1), [&](int64_t p0, int64_t p1) {
+    // Small pools are not worth waking a second thread for.
+    const int threads = planes_ * window_.out_size() * window_.kernel_size() < 65536 ? 1 : std::max(ctx.threads, 1);
+    parallel_for(planes_, threads, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         const float* in = x + p * window_.in_size();
         float* out = y + p * window_.out_size();
-        if (kind_ == Kind::Average)
+        if (kind_ == Kind::Max && !indices && is_max2x2())
+          max2x2_plane(in, out);
+        else if (kind_ == Kind::Average)
           average_plane(in, out);
         else
           max_plane(in, out, indices ? indices + p * window_.out_size() : nullptr, p);
@@ -95,15 +110,35 @@ class PoolOp : public Op {
   }
 
  private:
+  // 2x2 stride-2 windows all inside the input (the common downsampling pool).
+  bool is_max2x2() const {
+    const Window& w = window_;
+    return w.kernel[0] == 1 && w.kernel[1] == 2 && w.kernel[2] == 2 && w.stride[1] == 2 && w.stride[2] == 2 &&
+           w.dilation[1] == 1 && w.dilation[2] == 1 && w.pad_begin[1] == 0 && w.pad_begin[2] == 0 &&
+           w.out[1] * 2 <= w.in[1] && w.out[2] * 2 <= w.in[2];
+  }
+
+  void max2x2_plane(const float* in, float* out) const {
+    const Window& w = window_;
+    for (int64_t od = 0; od < w.out[0]; ++od)
+      for (int64_t oh = 0; oh < w.out[1]; ++oh) {
+        const float* __restrict r0 = in + (od * w.in[1] + 2 * oh) * w.in[2];
+        const float* __restrict r1 = r0 + w.in[2];
+        float* __restrict o = out + (od * w.out[1] + oh) * w.out[2];
+        for (int64_t ow = 0; ow < w.out[2]; ++ow)
+          o[ow] = std::max(std::max(r0[2 * ow], r0[2 * ow + 1]), std::max(r1[2 * ow], r1[2 * ow + 1]));
+      }
+  }
+
   void max_plane(const float* in, float* out, int64_t* indices, int64_t plane) const {
     const Window& w = window_;
     const int64_t ih_n = w.in[1], iw_n = w.in[2], id_n = w.in[0];
     for (int64_t od = 0; od < w.out[0]; ++od) {
-      TapRange rd = taps(w, 0, od, 0, id_n);
+      const TapRange& rd = valid_[0][od];
       for (int64_t oh = 0; oh < w.out[1]; ++oh) {
-        TapRange rh = taps(w, 1, oh, 0, ih_n);
+        const TapRange& rh = valid_[1][oh];
         for (int64_t ow = 0; ow < w.out[2]; ++ow) {
-          TapRange rw = taps(w, 2, ow, 0, iw_n);
+          const TapRange& rw = valid_[2][ow];
           float best = -std::numeric_limits<float>::infinity();
           int64_t best_at = -1;
           for (int64_t kd = rd.k0; kd < rd.k1; ++kd) {
@@ -138,20 +173,16 @@ class PoolOp : public Op {
 
   void average_plane(const float* in, float* out) const {
     const Window& w = window_;
-    const int64_t ih_n = w.in[1], iw_n = w.in[2], id_n = w.in[0];
+    const int64_t ih_n = w.in[1], iw_n = w.in[2];
     for (int64_t od = 0; od < w.out[0]; ++od) {
-      TapRange rd = taps(w, 0, od, 0, id_n);
-      const int64_t cd = count_include_pad_ ? taps(w, 0, od, -w.pad_begin[0], id_n + w.pad_end[0]).k1 -
-                                                  taps(w, 0, od, -w.pad_begin[0], id_n + w.pad_end[0]).k0
-                                            : rd.k1 - rd.k0;
+      const TapRange& rd = valid_[0][od];
+      const int64_t cd = divisor_[0][od];
       for (int64_t oh = 0; oh < w.out[1]; ++oh) {
-        TapRange rh = taps(w, 1, oh, 0, ih_n);
-        TapRange ph = taps(w, 1, oh, -w.pad_begin[1], ih_n + w.pad_end[1]);
-        const int64_t ch = count_include_pad_ ? ph.k1 - ph.k0 : rh.k1 - rh.k0;
+        const TapRange& rh = valid_[1][oh];
+        const int64_t ch = divisor_[1][oh];
         for (int64_t ow = 0; ow < w.out[2]; ++ow) {
-          TapRange rw = taps(w, 2, ow, 0, iw_n);
-          TapRange pw = taps(w, 2, ow, -w.pad_begin[2], iw_n + w.pad_end[2]);
-          const int64_t cw = count_include_pad_ ? pw.k1 - pw.k0 : rw.k1 - rw.k0;
+          const TapRange& rw = valid_[2][ow];
+          const int64_t cw = divisor_[2][ow];
           float sum = 0.0f;
           for (int64_t kd = rd.k0; kd < rd.k1; ++kd) {
             const int64_t id = rd.start + kd * w.dilation[0];
@@ -175,6 +206,8 @@ class PoolOp : public Op {
   bool want_indices_ = false;
   Window window_;
   int64_t planes_ = 0;
+  std::vector<TapRange> valid_[Window::kDims];   // taps inside the input, per output position
+  std::vector<int64_t> divisor_[Window::kDims];  // AveragePool divisor factor, per output position
 };
 
 class GlobalPoolOp : public Op {

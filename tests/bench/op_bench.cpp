@@ -168,6 +168,38 @@ int main(int argc, char** argv) {
                     static_cast<long>(tile), tt.median, tt.cpu);
       }
   }
+  // Pools of the target networks.
+  struct PoolLayer {
+    const char* name;
+    const char* op;
+    int64_t c, h, w, k;
+  };
+  const PoolLayer pools[] = {{"scene maxpool2 16 576x768", "MaxPool", 16, 576, 768, 2},
+                             {"scene maxpool2 64 288x384", "MaxPool", 64, 288, 384, 2},
+                             {"mbv3 gap 960 8x16", "GlobalAveragePool", 960, 8, 16, 0}};
+  for (const PoolLayer& l : pools) {
+    if (!filter.empty() && std::string(l.name).find(filter) == std::string::npos) continue;
+    Node node;
+    node.name = l.name;
+    node.op_type = l.op;
+    node.inputs = {"x"};
+    node.outputs = {"y"};
+    if (l.k) {
+      node.attributes["kernel_shape"] = ints_attr({l.k, l.k});
+      node.attributes["strides"] = ints_attr({l.k, l.k});
+    }
+    OpInfo info{&node, 13, "op_bench"};
+    auto op = create_op(info);
+    Tensor x = random_tensor({1, l.c, l.h, l.w}, rng);
+    std::vector<const Tensor*> ins{&x};
+    Tensor y;
+    y.allocate(DType::Float32, op->infer(ins)[0].shape());
+    std::vector<Tensor*> outs{&y};
+    const Timing t = time_ms(reps, [&] { op->forward(ins, outs, ctx); });
+    total += t.median;
+    std::printf("{\"layer\": \"%s\", \"threads\": %d, \"ms\": %.3f, \"min_ms\": %.3f, \"cpu_ms\": %.3f}\n", l.name,
+                threads, t.median, t.min, t.cpu);
+  }
   std::printf("{\"total_ms\": %.3f}\n", total);
   return 0;
 }

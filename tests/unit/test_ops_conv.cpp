@@ -259,6 +259,21 @@ void check_conv(const ConvCase& c, int threads = 2) {
   Shape y_shape;
   auto want = ref_conv(c, x, w, c.bias ? &b : nullptr, y_shape);
   expect_close(outs[0], y_shape, want, describe(c));
+  {
+    // Weights that are not constant at plan time take the im2col + OpenBLAS path.
+    OpInfo info{&node, 13, "test.onnx"};
+    auto op = create_op(info);
+    Tensor w_desc = Tensor::descriptor(DType::Float32, w.shape());
+    std::vector<const Tensor*> plan_ins = ins;
+    plan_ins[1] = &w_desc;
+    auto descs = op->infer(plan_ins);
+    Tensor y;
+    y.allocate(descs[0].dtype(), descs[0].shape());
+    Scratch scratch;
+    ExecContext ctx{threads, &scratch};
+    op->forward(ins, {&y}, ctx);
+    expect_close(y, y_shape, want, describe(c) + " (weights not constant)");
+  }
   EXPECT_EQ(macs, shape_numel(y_shape) * shape_numel(Shape(ws.begin() + 1, ws.end()))) << describe(c);
 }
 
@@ -283,7 +298,7 @@ TEST(Conv, Grid2D) {
 TEST(Conv, Depthwise) {
   for (int64_t mult : {1, 2})
     for (int64_t stride : {1, 2, 3})
-      for (int64_t k : {3, 5})
+      for (int64_t k : {3, 5, 9})  // 9x9 has more taps than the register kernel takes
         for (Ints pads : {Ints{1, 1, 1, 1}, Ints{2, 0, 0, 2}, Ints{}}) {
           ConvCase c;
           c.x = {1, 6, 13, 17};
@@ -294,6 +309,7 @@ TEST(Conv, Depthwise) {
           c.pads = pads;
           c.act = {"Relu"};
           check_conv(c);
+          if (k == 9) continue;  // dilated 9x9 is taller than the input
           c.dilations = {2, 1};
           check_conv(c, 1);
         }
@@ -370,6 +386,21 @@ TEST(Conv, KernelFromWeightNoBiasAndManyTiles) {
   check_conv(c);
   check_conv(c, 1);
   check_conv(c, 3);
+  // Stride 2 over rows wider than one 32-pixel strip, with left/right padding.
+  ConvCase s2;
+  s2.x = {1, 3, 40, 101};
+  s2.cout = 16;
+  s2.kernel = {3, 3};
+  s2.strides = {2, 2};
+  s2.pads = {1, 1, 1, 1};
+  s2.act = {"HardSwish"};
+  check_conv(s2);
+  s2.kernel = {7, 5};
+  s2.pads = {3, 2, 3, 2};
+  s2.dilations = {1, 2};
+  check_conv(s2);
+  s2.strides = {3, 3};
+  check_conv(s2);
 }
 
 TEST(Conv, RejectsBadInputs) {
@@ -439,7 +470,7 @@ void check_conv_transpose(const ConvTCase& c) {
     else if (c.auto_pad == "SAME_UPPER" || c.auto_pad == "SAME_LOWER")
       target = c.x[2 + i] * s;
     if (target >= 0) {
-      const int64_t total = full - target;
+      const int64_t total = std::max<int64_t>(0, full - target);
       pb[i] = c.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
       out[i] = target;
     } else {
@@ -514,6 +545,9 @@ TEST(ConvTranspose, OutputShapeAndAutoPad) {
   check_conv_transpose(c);
   c.output_shape = {1, 2, 8, 11};
   check_conv_transpose(c);
+  c.output_shape = {10, 12};  // larger than the full output: the extra border gets only the bias
+  check_conv_transpose(c);
+  c.output_shape = {1, 2, 8, 11};
   c.auto_pad = "SAME_UPPER";
   check_conv_transpose(c);
   c.output_shape = {};
@@ -586,8 +620,8 @@ std::string describe(const PoolCase& c) {
          (c.count_include_pad ? " incl" : "") + " order" + std::to_string(c.storage_order);
 }
 
-void check_pool(const PoolCase& c, bool max) {
-  Node node = make_node(max ? "MaxPool" : "AveragePool", 1, max ? 2 : 1);
+void check_pool(const PoolCase& c, bool max, bool with_indices = true) {
+  Node node = make_node(max ? "MaxPool" : "AveragePool", 1, max && with_indices ? 2 : 1);
   set_pool_attrs(node, c);
   Tensor x = random_tensor(c.x, 7);
   auto outs = run_op(node, {&x});
@@ -641,7 +675,7 @@ void check_pool(const PoolCase& c, bool max) {
         }
       });
   expect_close(outs[0], y_shape, y, std::string(max ? "MaxPool " : "AveragePool ") + describe(c));
-  if (max) {
+  if (max && with_indices) {
     ASSERT_EQ(outs.size(), 2u);
     ASSERT_EQ(outs[1].dtype(), DType::Int64);
     for (size_t i = 0; i < idx.size(); ++i) EXPECT_EQ(outs[1].i64()[i], idx[i]) << describe(c) << " index " << i;
@@ -663,6 +697,7 @@ TEST(Pool, Grid2D) {
             c.count_include_pad = incl;
             check_pool(c, false);
             if (!incl) check_pool(c, true);
+            if (!incl) check_pool(c, true, false);
           }
 }
 
