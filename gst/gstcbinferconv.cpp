@@ -857,7 +857,9 @@ static void update_latency(GstCbinferConv *self, double ms) {
   GST_OBJECT_LOCK(self);
   const GstClockTime reported = self->latency;
   const GstClockTime delta = estimate > reported ? estimate - reported : reported - estimate;
-  const gboolean post = delta >= LATENCY_CHANGE_MIN && double(delta) > LATENCY_CHANGE_RATIO * double(reported);
+  // The first estimate is always reported; later ones only when they moved enough to matter.
+  const gboolean post = (reported == 0 && estimate > 0) ||
+                        (delta >= LATENCY_CHANGE_MIN && double(delta) > LATENCY_CHANGE_RATIO * double(reported));
   if (post) self->latency = estimate;
   GST_OBJECT_UNLOCK(self);
   if (post) {
