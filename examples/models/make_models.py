@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Build the example CNNs in PyTorch with seeded weights and export them to ONNX.
+"""Build the example CNNs in PyTorch and export them to ONNX.
 
-The models are untrained: weights come from a fixed seed per model so that every
+cbinfer_scenelabel is trained (train_scenelabel.py): its weights live only in the
+committed cbinfer_scenelabel.onnx, and build_model reads them back from there. The
+other models are untrained: weights come from a fixed seed per model so that every
 run (and every other script calling build_model) gets the same numbers. They are
 shaped like the networks in the papers the project implements, which is what the
 engines and benchmarks need; their outputs carry no meaning yet.
@@ -334,12 +336,48 @@ def _calibrate_batchnorm(model, shape, generator):
         m.running_var.copy_(m.running_var.half().float())
 
 
+# Models whose weights were trained: read back from the committed ONNX file next to
+# this script (the torch parameter names are the initializer names, nothing is folded).
+TRAINED = {
+    "cbinfer_scenelabel": "train_scenelabel.py",
+}
+
+
+def trained_weights_path(name):
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".onnx")
+
+
+def _load_trained_weights(model, name):
+    import onnx
+    import onnx.numpy_helper
+
+    path = trained_weights_path(name)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} holds the trained weights of {name} and is missing; "
+                                f"restore it from git or rerun {TRAINED[name]}")
+    initializers = {i.name: i for i in onnx.load(path).graph.initializer}
+    state = model.state_dict()
+    missing = [key for key in state if key not in initializers]
+    if missing:
+        raise ValueError(f"{path} lacks the weights {', '.join(missing)}; it is not a {name} export")
+    loaded = {}
+    for key, value in state.items():
+        array = onnx.numpy_helper.to_array(initializers[key])
+        if tuple(array.shape) != tuple(value.shape):
+            raise ValueError(f"{path}: {key} has shape {array.shape}, expected {tuple(value.shape)}")
+        loaded[key] = torch.from_numpy(array.copy())
+    model.load_state_dict(loaded)
+
+
 def build_model(name):
-    """The named example model, with its seeded weights, in eval mode."""
+    """The named example model, with its trained or seeded weights, in eval mode."""
     if name not in MODELS:
         raise KeyError(f"unknown model '{name}' (known: {', '.join(MODELS)})")
     torch.manual_seed(SEEDS[name])
     model = _construct(name)
+    if name in TRAINED:
+        _load_trained_weights(model, name)
+        return model.eval()
     generator = torch.Generator().manual_seed(SEEDS[name])
     _seed_weights(model, generator)
     n, c, h, w = MODELS[name]
@@ -353,7 +391,12 @@ def build_model(name):
 
 def export(name, out_dir):
     """Export one model to out_dir/name.onnx and return the path."""
-    model = build_model(name)
+    return export_model(build_model(name), name, out_dir)
+
+
+def export_model(model, name, out_dir):
+    """Export this module as the named model to out_dir/name.onnx and return the path."""
+    model.eval()
     sample = torch.zeros(MODELS[name])
     outputs = OUTPUT_NAMES[name]
     dynamic = {"input": {2: "height", 3: "width"}}
