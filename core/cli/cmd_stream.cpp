@@ -20,7 +20,8 @@ void print_stream_help(std::ostream& os) {
   os << "Usage: sparseinfer stream MODEL --video FILE|synthetic [options]\n"
         "\n"
         "Runs a video through the engine and prints one JSON line per frame: frame, dense_frame, ms,\n"
-        "mac_fraction, changed_fraction (per layer), stage times (detect, extract, gather, gemm,\n"
+        "mac_fraction, changed_fraction (outputs recomputed, per layer), accepted_fraction (input\n"
+        "pixels each change-detecting layer accepted), stage times (detect, extract, gather, gemm,\n"
         "update, other) and state_bytes.\n"
         "\n"
         "Options:\n"
@@ -31,7 +32,8 @@ void print_stream_help(std::ostream& os) {
         "  --frames N            stop after N frames (default: the whole video)\n"
         "  --size WxH            network input size (default: the model's, else the video's)\n"
         "  --threads N           cores to use (default: all)\n"
-        "  --compare-dense       also run the dense engine and add max_abs_diff, mse, agreement\n";
+        "  --compare-dense       also run the dense engine and add max_abs_diff, mse, agreement\n"
+        "  --profile             add layer_ms: the time of every layer\n";
 }
 
 static std::string fixed(double v, int digits = 4) {
@@ -44,7 +46,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
   ParsedArgs args = parse_args("stream", argv,
                                {{"video", true}, {"mode", true}, {"thresholds", true}, {"threshold", true},
                                 {"threshold-scale", true}, {"frames", true}, {"size", true}, {"threads", true},
-                                {"compare-dense", false}});
+                                {"compare-dense", false}, {"profile", false}});
   if (args.has("help")) {
     print_stream_help(std::cout);
     return 0;
@@ -73,6 +75,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
   opt.mode = mode_name == "change" ? Mode::Change : Mode::Dense;
   opt.threads = threads;
   opt.input_shapes = {setup.input_shape};
+  opt.profile = args.has("profile");
   Engine engine(setup.model, opt);
   auto state = engine.new_stream();
   if (opt.mode == Mode::Change) {
@@ -85,6 +88,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
   if (args.has("compare-dense")) {
     EngineOptions dense_opt = opt;
     dense_opt.mode = Mode::Dense;
+    dense_opt.profile = false;
     dense = std::make_unique<Engine>(setup.model, dense_opt);
     dense_state = dense->new_stream();
   }
@@ -100,11 +104,26 @@ int cmd_stream(const std::vector<std::string>& argv) {
       if (i) line += ",";
       line += json_string(engine.layers()[i].name) + ":" + fixed(r.layer_stats[i].changed_fraction, 6);
     }
+    // Input pixels each detecting layer accepted as changed (before dilation).
+    line += "},\"accepted_fraction\":{";
+    bool first = true;
+    for (const std::string& name : engine.threshold_layers())
+      for (size_t i = 0; i < r.layer_stats.size(); ++i)
+        if (engine.layers()[i].name == name) {
+          line += std::string(first ? "" : ",") + json_string(name) + ":" + fixed(r.layer_stats[i].input_changed_fraction, 6);
+          first = false;
+        }
     const StageTimes& t = r.times;
     line += "},\"stage_ms\":{\"detect\":" + fixed(t.detect_ms, 3) + ",\"extract\":" + fixed(t.extract_ms, 3) +
             ",\"gather\":" + fixed(t.gather_ms, 3) + ",\"gemm\":" + fixed(t.gemm_ms, 3) +
             ",\"update\":" + fixed(t.update_ms, 3) + ",\"other\":" + fixed(t.other_ms, 3) + "}";
     line += ",\"state_bytes\":" + std::to_string(state->state_bytes());
+    if (!r.layer_ms.empty()) {
+      line += ",\"layer_ms\":{";
+      for (size_t i = 0; i < r.layer_ms.size(); ++i)
+        line += std::string(i ? "," : "") + json_string(engine.layers()[i].name) + ":" + fixed(r.layer_ms[i], 3);
+      line += "}";
+    }
     if (dense) {
       FrameResult d = dense->run(*dense_state, {&frame});
       tools::Comparison c = tools::compare_outputs(*r.outputs[0], *d.outputs[0]);

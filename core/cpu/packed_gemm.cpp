@@ -243,4 +243,90 @@ void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, co
   }
 }
 
+namespace {
+
+// Strip rows [k0, k0 + kc) for the output pixels at (oy[j], ox[j]), j < nr,
+// of a 2-D window; lanes past nr and taps in the padding are zero.
+__attribute__((target("avx512f"))) void build_strip_pixels(const float* in, const Window& w, int64_t k0, int64_t kc,
+                                                           const int32_t* oy, const int32_t* ox, int64_t nr,
+                                                           float* strip) {
+  const __mmask16 lanes[2] = {nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1),
+                              nr >= 32 ? __mmask16(0xFFFF) : nr > 16 ? __mmask16((1u << (nr - 16)) - 1) : __mmask16(0)};
+  const int32_t in_h = static_cast<int32_t>(w.in[1]), in_w = static_cast<int32_t>(w.in[2]);
+  const int32_t plane = static_cast<int32_t>(w.in_size());
+  __m512i y0[2], x0[2];
+  for (int h = 0; h < 2; ++h) {
+    const __m512i vy = _mm512_loadu_si512(oy + 16 * h), vx = _mm512_loadu_si512(ox + 16 * h);
+    y0[h] = _mm512_sub_epi32(_mm512_mullo_epi32(vy, _mm512_set1_epi32(static_cast<int32_t>(w.stride[1]))),
+                             _mm512_set1_epi32(static_cast<int32_t>(w.pad_begin[1])));
+    x0[h] = _mm512_sub_epi32(_mm512_mullo_epi32(vx, _mm512_set1_epi32(static_cast<int32_t>(w.stride[2]))),
+                             _mm512_set1_epi32(static_cast<int32_t>(w.pad_begin[2])));
+  }
+  const int64_t kw_n = w.kernel[2], kh_n = w.kernel[1];
+  int64_t kw = k0 % kw_n, kh = (k0 / kw_n) % kh_n, c = k0 / (kw_n * kh_n);
+  const __m512i zero = _mm512_setzero_si512(), h_lim = _mm512_set1_epi32(in_h), w_lim = _mm512_set1_epi32(in_w);
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512i dy = _mm512_set1_epi32(static_cast<int32_t>(kh * w.dilation[1]));
+    const __m512i dx = _mm512_set1_epi32(static_cast<int32_t>(kw * w.dilation[2]));
+    for (int h = 0; h < 2; ++h) {
+      const __m512i iy = _mm512_add_epi32(y0[h], dy), ix = _mm512_add_epi32(x0[h], dx);
+      __mmask16 m = lanes[h];
+      m = _mm512_mask_cmpge_epi32_mask(m, iy, zero);
+      m = _mm512_mask_cmplt_epi32_mask(m, iy, h_lim);
+      m = _mm512_mask_cmpge_epi32_mask(m, ix, zero);
+      m = _mm512_mask_cmplt_epi32_mask(m, ix, w_lim);
+      const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(iy, w_lim), ix);
+      const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, in + c * plane, 4);
+      _mm512_store_ps(strip + k * kCols + 16 * h, v);
+    }
+    if (++kw == kw_n) {
+      kw = 0;
+      if (++kh == kh_n) {
+        kh = 0;
+        ++c;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void packed_conv_pixels(const PackedWeights& w, int64_t group, const float* in, const Window& win,
+                        const int32_t* pixels, int64_t n, int64_t pixel_base, float* out, const float* bias,
+                        const Activation& act, float* accumulator) {
+  alignas(64) float strip[kDepth * kCols];
+  alignas(64) int32_t oy[kCols], ox[kCols];
+  const int64_t ldc = win.out_size(), out_w = win.out[2];
+  Epilogue ep;
+  ep.act = act;
+  ep.vector_act = has_vector_form(act.kind);
+  for (int64_t p = 0; p < n; p += kCols) {
+    const int64_t nr = std::min(kCols, n - p);
+    for (int64_t j = 0; j < kCols; ++j) {
+      const int64_t q = pixels[p + std::min(j, nr - 1)] - pixel_base;
+      oy[j] = static_cast<int32_t>(q / out_w);
+      ox[j] = static_cast<int32_t>(q % out_w);
+    }
+    for (int64_t k0 = 0; k0 < w.k; k0 += kDepth) {
+      const int64_t kc = std::min(kDepth, w.k - k0);
+      const bool last = k0 + kc == w.k;
+      build_strip_pixels(in, win, k0, kc, oy, ox, nr, strip);
+      for (int64_t panel = 0; panel < w.panels(); ++panel) {
+        const int64_t rows = std::min(kRows, w.m - panel * kRows);
+        float* c_block = accumulator + panel * kRows * kCols;
+        ep.active = last;
+        ep.bias = bias ? bias + panel * kRows : nullptr;
+        kKernels[rows](kc, w.panel(group, panel) + k0 * kRows, strip, kCols, c_block, kCols, nr, k0 > 0, ep);
+        if (last && !ep.vector_act)
+          for (int64_t r = 0; r < rows; ++r) act.apply_inplace(c_block + r * kCols, nr);
+      }
+    }
+    for (int64_t r = 0; r < w.m; ++r) {
+      const float* src = accumulator + r * kCols;
+      float* dst = out + r * ldc;
+      for (int64_t j = 0; j < nr; ++j) dst[pixels[p + j] - pixel_base] = src[j];
+    }
+  }
+}
+
 }  // namespace sparseinfer

@@ -37,4 +37,16 @@ void pack_weights(const float* w, int64_t groups, int64_t m, int64_t k, PackedWe
 void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0, int64_t p1,
                       float* out, const float* bias, const Activation& act);
 
+// Arbitrary output pixels of one image and group (2-D windows): pixels[j] -
+// pixel_base are indices into the output plane, any order. Each group of 32 pixels is
+// gathered into a strip (AVX-512 masked gathers, zero where the window reads
+// padding), multiplied, finished with bias and activation and scattered to
+// out (the group's output plane block). `accumulator` holds
+// panels() * kPanelRows * 32 floats for this call's private use.
+// Suits changed pixels that form short runs, where packed_conv_tile would
+// leave most of its 32 lanes idle.
+void packed_conv_pixels(const PackedWeights& w, int64_t group, const float* in, const Window& win,
+                        const int32_t* pixels, int64_t n, int64_t pixel_base, float* out, const float* bias,
+                        const Activation& act, float* accumulator);
+
 }  // namespace sparseinfer

@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "cpu/change_conv.h"
+#include "cpu/packed_gemm.h"
+#include "cpu/parallel.h"
 #include "cpu/sgemm.h"
 #include "engine/change_kernel.h"
 #include "ops/activation.h"
@@ -25,11 +27,21 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 constexpr double kDenseBeyond = 0.6;
 // Patch matrix cap (floats) so a large change never needs a frame-sized buffer.
 constexpr int64_t kMaxPatchFloats = int64_t(1) << 20;
+// Runs of changed pixels are cut to this length so both cores get equal work.
+constexpr int64_t kMaxRun = 256;
+// Below this mean run length, gathering 32 arbitrary pixels per strip beats
+// computing runs whose strips leave most lanes idle.
+constexpr int64_t kShortRuns = 24;
 
 class ConvChangeKernel : public ChangeKernel {
  public:
-  ConvChangeKernel(Op& op, ConvGeometry g, const Tensor* weight, const Tensor* bias, Activation act)
-      : op_(op), g_(g), weight_(weight), bias_(bias), act_(act) {}
+  ConvChangeKernel(Op& op, ConvGeometry g, Window window, const Tensor* weight, const Tensor* bias, Activation act)
+      : op_(op), g_(g), window_(window), weight_(weight), bias_(bias), act_(act) {
+    // The implicit-GEMM kernel computes any run of output pixels straight from
+    // the input: no patch matrix, no scatter, weights packed once.
+    if (!g_.is_depthwise() && packed_gemm_supported())
+      pack_weights(weight_->f32(), g_.group, g_.out_channels / g_.group, g_.patch_size(), packed_);
+  }
 
   bool detects() const override { return !g_.is_pointwise(); }
 
@@ -116,7 +128,10 @@ class ConvChangeKernel : public ChangeKernel {
       s.stats->macs = dense_macs;
       return;
     }
-    sparse(s, *source, out_set.pixels, out);
+    if (!packed_.empty())
+      sparse_runs(s, *source, out_set.pixels, out);
+    else
+      sparse(s, *source, out_set.pixels, out);
     s.stats->macs = static_cast<int64_t>(out_set.pixels.size()) * g_.out_channels * g_.patch_size();
   }
 
@@ -134,6 +149,89 @@ class ConvChangeKernel : public ChangeKernel {
     ins[0] = &source;
     op_.forward(ins, s.outputs, *s.exec);
     s.times->gemm_ms += ms_between(t0, Clock::now());
+  }
+
+  // Changed output pixels as runs of consecutive indices, each computed by the
+  // packed implicit-GEMM kernel with bias and activation in registers.
+  void sparse_runs(ChangeStep& s, const Tensor& source, const std::vector<int32_t>& pixels, Tensor& out) const {
+    auto t0 = Clock::now();
+    const int64_t out_hw = g_.out_pixels(), in_hw = g_.in_pixels();
+    std::vector<int64_t>& runs = s.layer->runs;
+    runs.clear();
+    for (size_t i = 0; i < pixels.size();) {
+      const int64_t image = pixels[i] / out_hw, first = pixels[i] % out_hw;
+      int64_t end = first + 1;
+      size_t j = i + 1;
+      while (j < pixels.size() && pixels[j] == pixels[j - 1] + 1 && pixels[j] / out_hw == image && end - first < kMaxRun) {
+        ++end;
+        ++j;
+      }
+      runs.insert(runs.end(), {image, first, end});
+      i = j;
+    }
+    auto t1 = Clock::now();
+    const int64_t cin_g = g_.in_channels / g_.group, cout_g = g_.out_channels / g_.group;
+    const float* bias = bias_ ? bias_->f32() : nullptr;
+    const int64_t count = static_cast<int64_t>(runs.size() / 3);
+    if (static_cast<int64_t>(pixels.size()) < kShortRuns * count) {
+      sparse_pixels(s, source, pixels, out);
+      s.times->extract_ms += ms_between(t0, t1);
+      s.times->gemm_ms += ms_between(t1, Clock::now());
+      return;
+    }
+    parallel_for(count * g_.group, s.exec->threads, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t r = t / g_.group, grp = t % g_.group;
+        const int64_t image = runs[3 * r], first = runs[3 * r + 1], end = runs[3 * r + 2];
+        packed_conv_tile(packed_, grp, source.f32() + (image * g_.in_channels + grp * cin_g) * in_hw, window_, first,
+                         end, out.f32() + (image * g_.out_channels + grp * cout_g) * out_hw,
+                         bias ? bias + grp * cout_g : nullptr, act_);
+      }
+    });
+    s.times->extract_ms += ms_between(t0, t1);
+    s.times->gemm_ms += ms_between(t1, Clock::now());
+  }
+
+  // Changed output pixels gathered 32 at a time into full strips.
+  void sparse_pixels(ChangeStep& s, const Tensor& source, const std::vector<int32_t>& pixels, Tensor& out) const {
+    const int64_t out_hw = g_.out_pixels(), in_hw = g_.in_pixels();
+    const int64_t cin_g = g_.in_channels / g_.group, cout_g = g_.out_channels / g_.group;
+    const int64_t acc_floats = packed_.panels() * PackedWeights::kPanelRows * 32;
+    const int threads = std::max(1, s.exec->threads);
+    float* accumulators = s.exec->scratch->floats(static_cast<size_t>(acc_floats * threads), 102);
+    struct Work {
+      const ConvChangeKernel* self;
+      const Tensor* source;
+      const std::vector<int32_t>* pixels;
+      Tensor* out;
+      float* accumulators;
+      int64_t acc_floats, out_hw, in_hw, cin_g, cout_g;
+      int chunks;
+    } work{this, &source, &pixels, &out, accumulators, acc_floats, out_hw, in_hw, cin_g, cout_g, threads};
+    run_chunks(
+        threads,
+        [](void* p, int chunk) {
+          const Work& w = *static_cast<const Work*>(p);
+          const ConvChangeKernel& k = *w.self;
+          const int64_t total = static_cast<int64_t>(w.pixels->size());
+          // Equal slices of the list, on 32-pixel boundaries; each slice split where the image changes.
+          const int64_t strips = (total + 31) / 32;
+          int64_t i = std::min(total, strips * chunk / w.chunks * 32);
+          const int64_t end = std::min(total, strips * (chunk + 1) / w.chunks * 32);
+          const float* bias = k.bias_ ? k.bias_->f32() : nullptr;
+          while (i < end) {
+            const int64_t image = (*w.pixels)[static_cast<size_t>(i)] / w.out_hw;
+            int64_t j = i;
+            while (j < end && (*w.pixels)[static_cast<size_t>(j)] / w.out_hw == image) ++j;
+            for (int64_t grp = 0; grp < k.g_.group; ++grp)
+              packed_conv_pixels(k.packed_, grp, w.source->f32() + (image * k.g_.in_channels + grp * w.cin_g) * w.in_hw,
+                                 k.window_, w.pixels->data() + i, j - i, image * w.out_hw,
+                                 w.out->f32() + (image * k.g_.out_channels + grp * w.cout_g) * w.out_hw,
+                                 bias ? bias + grp * w.cout_g : nullptr, k.act_, w.accumulators + chunk * w.acc_floats);
+            i = j;
+          }
+        },
+        &work);
   }
 
   void sparse(ChangeStep& s, const Tensor& source, const std::vector<int32_t>& pixels, Tensor& out) const {
@@ -171,6 +269,8 @@ class ConvChangeKernel : public ChangeKernel {
 
   Op& op_;
   ConvGeometry g_;
+  Window window_;
+  PackedWeights packed_;  // empty: gather + sgemm path (no AVX-512, or depthwise)
   const Tensor* weight_;
   const Tensor* bias_;
   Activation act_;
@@ -197,7 +297,11 @@ std::unique_ptr<ChangeKernel> make_conv_change_kernel(const Node& node, Op& op,
   // Only take over when our geometry agrees with the operator's own inference.
   if (outputs[0]->shape() != Shape{g.batch, g.out_channels, g.out_h, g.out_w}) return nullptr;
   if (w->dim(1) * group != g.in_channels) return nullptr;
-  return std::make_unique<ConvChangeKernel>(op, g, w, b, fused_activation(node));
+  WindowAttrs attrs = window_attrs(node);
+  attrs.kernel = {w->dim(2), w->dim(3)};
+  Window window;
+  if (!plan_window(attrs, {g.in_h, g.in_w}, window).empty()) return nullptr;
+  return std::make_unique<ConvChangeKernel>(op, g, window, w, b, fused_activation(node));
 }
 
 }  // namespace sparseinfer

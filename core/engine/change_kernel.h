@@ -17,6 +17,7 @@ struct LayerState {
   float threshold = 0.0f;    // configured threshold (before the stream's scale)
   float last_threshold = -1.0f;  // effective threshold used last frame (<0: none yet)
   std::vector<Tensor> fresh;     // dense fallback: this frame's outputs before diffing
+  std::vector<int64_t> runs;     // sparse conv: (image, first, end) of each run of changed pixels
 };
 
 struct ChangeStep {

@@ -6,6 +6,7 @@
 #include "cpu/depthwise.h"
 #include "cpu/im2col.h"
 #include "cpu/packed_gemm.h"
+#include "ops/conv_geometry.h"
 #include "cpu/parallel.h"
 #include "cpu/sgemm.h"
 #include "cpu/window.h"
@@ -15,16 +16,6 @@
 namespace sparseinfer {
 
 namespace {
-
-WindowAttrs read_window_attrs(const Node& node) {
-  WindowAttrs a;
-  a.kernel = node.attr_ints("kernel_shape", {});
-  a.stride = node.attr_ints("strides", {});
-  a.dilation = node.attr_ints("dilations", {});
-  a.pads = node.attr_ints("pads", {});
-  a.auto_pad = node.attr_string("auto_pad", "NOTSET");
-  return a;
-}
 
 // Checks X, W and B of a (transposed) convolution. Returns the spatial rank.
 int check_conv_inputs(const OpInfo& info, const std::vector<const Tensor*>& inputs, const WindowAttrs& attrs) {
@@ -59,7 +50,7 @@ WindowAttrs with_kernel_from_weight(WindowAttrs a, const Tensor& wt) {
 
 class ConvOp : public Op {
  public:
-  explicit ConvOp(const OpInfo& info) : info_(info), attrs_(read_window_attrs(*info.node)) {
+  explicit ConvOp(const OpInfo& info) : info_(info), attrs_(window_attrs(*info.node)) {
     group_ = info.node->attr_int("group", 1);
     if (group_ < 1) op_fail(info_, "group must be positive");
     act_ = fused_activation(*info.node);
@@ -153,7 +144,7 @@ class ConvOp : public Op {
 
 class ConvTransposeOp : public Op {
  public:
-  explicit ConvTransposeOp(const OpInfo& info) : info_(info), attrs_(read_window_attrs(*info.node)) {
+  explicit ConvTransposeOp(const OpInfo& info) : info_(info), attrs_(window_attrs(*info.node)) {
     group_ = info.node->attr_int("group", 1);
     if (group_ < 1) op_fail(info_, "group must be positive");
     output_padding_ = info.node->attr_ints("output_padding", {});

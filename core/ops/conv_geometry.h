@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cpu/window.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/tensor.h"
 
@@ -31,6 +32,10 @@ struct ConvGeometry {
            pad_bottom == 0 && pad_right == 0;
   }
 };
+
+// The window attributes of a Conv, ConvTranspose or pooling node
+// (kernel_shape, strides, dilations, pads, auto_pad, ceil_mode).
+WindowAttrs window_attrs(const Node& node);
 
 // Resolves a Conv / MaxPool / AveragePool node's window over an NCHW input.
 // `kernel_h/w` come from the weight shape for Conv (pass 0 to read

@@ -5,6 +5,7 @@
 
 #include "cpu/parallel.h"
 #include "cpu/window.h"
+#include "ops/conv_geometry.h"
 #include "ops/op.h"
 
 namespace sparseinfer {
@@ -42,13 +43,8 @@ class PoolOp : public Op {
 
   PoolOp(const OpInfo& info, Kind kind) : info_(info), kind_(kind) {
     const Node& n = *info.node;
-    attrs_.kernel = n.attr_ints("kernel_shape", {});
+    attrs_ = window_attrs(n);
     if (attrs_.kernel.empty()) op_fail(info_, "attribute kernel_shape is required");
-    attrs_.stride = n.attr_ints("strides", {});
-    attrs_.dilation = n.attr_ints("dilations", {});
-    attrs_.pads = n.attr_ints("pads", {});
-    attrs_.auto_pad = n.attr_string("auto_pad", "NOTSET");
-    attrs_.ceil_mode = n.attr_int("ceil_mode", 0) != 0;
     count_include_pad_ = n.attr_int("count_include_pad", 0) != 0;
     storage_order_ = n.attr_int("storage_order", 0);
     if (storage_order_ != 0 && storage_order_ != 1) op_fail(info_, "storage_order must be 0 or 1");

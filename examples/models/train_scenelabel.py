@@ -20,7 +20,9 @@ Megamind are halved (384x288, 360x264: the benchmark's 384x288), tree stays
 full resolution), sRGB -> Lab, 4x4 average (the 1/4 output grid), nearest centroid.
 
 Training: random 160x120 crops (offsets on the 4-pixel output grid), horizontal
-flips, brightness x[0.9, 1.1] and Gaussian pixel noise (sigma up to 3 grey levels);
+flips, brightness x[0.9, 1.1], Gaussian pixel noise (sigma up to 6 grey levels) and
+up to 7 small rectangles shifted by up to +-20 grey levels (stale patches, the
+input perturbation change-based inference introduces);
 cross-entropy, Adam, cosine learning rate, on the CPU with one thread and fixed
 seeds. The trained weights are exported with make_models.export_model (the same
 export as every other example model) to cbinfer_scenelabel.onnx, from which
@@ -182,6 +184,22 @@ def normalise(batch):
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32))
 
 
+def add_stale_patches(crop, rng):
+    """Shifts a few small rectangles by up to +-20 grey levels, the target unchanged.
+
+    Change-based inference feeds each layer an input state that lags the frame
+    by up to its threshold in small regions (compression noise, pixels below
+    threshold); training against such local perturbations keeps the labels
+    stable under them, as a network for CBinfer on a real camera must be.
+    """
+    crop = crop.copy()
+    for _ in range(rng.randint(0, 8)):
+        h, w = rng.randint(1, 13), rng.randint(1, 13)
+        y, x = rng.randint(crop.shape[0] - h + 1), rng.randint(crop.shape[1] - w + 1)
+        crop[y : y + h, x : x + w] += rng.uniform(-20, 20, size=3).astype(np.float32)
+    return crop
+
+
 def training_batch(samples, labels, rng):
     images, targets = [], []
     for _ in range(BATCH):
@@ -193,7 +211,8 @@ def training_batch(samples, labels, rng):
         target = label[gy : gy + CROP_H // 4, gx : gx + CROP_W // 4]
         if rng.rand() < 0.5:
             crop, target = crop[:, ::-1], target[:, ::-1]
-        crop = crop * rng.uniform(0.9, 1.1) + rng.randn(*crop.shape).astype(np.float32) * rng.uniform(0, 3)
+        crop = crop * rng.uniform(0.9, 1.1) + rng.randn(*crop.shape).astype(np.float32) * rng.uniform(0, 6)
+        crop = add_stale_patches(crop, rng)
         images.append(np.clip(crop, 0, 255))
         targets.append(target)
     return normalise(np.stack(images)), torch.from_numpy(np.stack(targets).astype(np.int64))
@@ -221,7 +240,7 @@ def main(argv=None):
     here = os.path.dirname(os.path.abspath(__file__))
     parser.add_argument("--data", default="/usr/share/doc/opencv-doc/examples/data", help="folder of the .avi clips")
     parser.add_argument("--out", default=here, help="where cbinfer_scenelabel.onnx goes (default: next to this script)")
-    parser.add_argument("--steps", type=int, default=600, help="training steps of %d crops" % BATCH)
+    parser.add_argument("--steps", type=int, default=1200, help="training steps of %d crops" % BATCH)
     parser.add_argument("--work", default="/tmp/train_scenelabel", help="folder for the decoded clips")
     args = parser.parse_args(argv)
 
