@@ -49,20 +49,11 @@ Activation fused_activation(const Node& node) {
 }
 
 void set_fused_activation(Node& node, const Activation& act) {
-  auto put_float = [&](const char* key, float v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Float;
-    a.f = v;
-    node.attributes[key] = a;
-  };
-  Attribute name;
-  name.kind = Attribute::Kind::String;
-  name.s = activation_name(act.kind);
-  node.attributes["sparseinfer_activation"] = name;
-  put_float("sparseinfer_alpha", act.alpha);
-  put_float("sparseinfer_beta", act.beta);
-  put_float("sparseinfer_min", act.min);
-  put_float("sparseinfer_max", act.max);
+  node.attributes["sparseinfer_activation"] = Attribute::of_string(activation_name(act.kind));
+  node.attributes["sparseinfer_alpha"] = Attribute::of_float(act.alpha);
+  node.attributes["sparseinfer_beta"] = Attribute::of_float(act.beta);
+  node.attributes["sparseinfer_min"] = Attribute::of_float(act.min);
+  node.attributes["sparseinfer_max"] = Attribute::of_float(act.max);
 }
 
 void Activation::apply_inplace(float* data, int64_t n) const {

@@ -47,13 +47,6 @@ const ConvLayer kLayers[] = {
     {"mbv3 se 960-240 1x1", 960, 240, 1, 1, 1, 1, 0, 1, "Relu"},
 };
 
-Attribute ints_attr(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-
 Tensor random_tensor(Shape shape, std::mt19937& rng) {
   Tensor t(DType::Float32, std::move(shape));
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -116,9 +109,9 @@ int main(int argc, char** argv) {
     node.op_type = "Conv";
     node.inputs = {"x", "w", "b"};
     node.outputs = {"y"};
-    node.attributes["kernel_shape"] = ints_attr({l.k, l.k});
-    node.attributes["strides"] = ints_attr({l.stride, l.stride});
-    node.attributes["pads"] = ints_attr({l.pad, l.pad, l.pad, l.pad});
+    node.attributes["kernel_shape"] = Attribute::of_ints({l.k, l.k});
+    node.attributes["strides"] = Attribute::of_ints({l.stride, l.stride});
+    node.attributes["pads"] = Attribute::of_ints({l.pad, l.pad, l.pad, l.pad});
     node.attributes["group"].kind = Attribute::Kind::Int;
     node.attributes["group"].i = l.group;
     if (*l.act) {
@@ -185,8 +178,8 @@ int main(int argc, char** argv) {
     node.inputs = {"x"};
     node.outputs = {"y"};
     if (l.k) {
-      node.attributes["kernel_shape"] = ints_attr({l.k, l.k});
-      node.attributes["strides"] = ints_attr({l.k, l.k});
+      node.attributes["kernel_shape"] = Attribute::of_ints({l.k, l.k});
+      node.attributes["strides"] = Attribute::of_ints({l.k, l.k});
     }
     OpInfo info{&node, 13, "op_bench"};
     auto op = create_op(info);

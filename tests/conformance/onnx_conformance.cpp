@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/json.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
@@ -488,22 +489,7 @@ CaseResult run_case_isolated(const fs::path& dir, const Config& config) {
 
 // --- summary -----------------------------------------------------------------
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\u%04x", c);
-      out += esc;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
+using sparseinfer::cli::json_string;
 
 struct Summary {
   std::string data_dir;

@@ -86,19 +86,6 @@ double max_rel_error(const std::vector<float>& a, const std::vector<float>& b) {
 
 constexpr double kTolerance = 1e-5;
 
-Attribute ints_attr(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute int_attr(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-
 struct ConvCase {
   int64_t batch, cin, h, w, cout, kh, kw, stride, pad_t, pad_l, pad_b, pad_r, dilation, group;
   Activation act;
@@ -132,11 +119,11 @@ Node conv_node(const ConvCase& c) {
   n.op_type = "Conv";
   n.inputs = {"x", "w", "b"};
   n.outputs = {"y"};
-  n.attributes["kernel_shape"] = ints_attr({c.kh, c.kw});
-  n.attributes["strides"] = ints_attr({c.stride, c.stride});
-  n.attributes["pads"] = ints_attr({c.pad_t, c.pad_l, c.pad_b, c.pad_r});
-  n.attributes["dilations"] = ints_attr({c.dilation, c.dilation});
-  n.attributes["group"] = int_attr(c.group);
+  n.attributes["kernel_shape"] = Attribute::of_ints({c.kh, c.kw});
+  n.attributes["strides"] = Attribute::of_ints({c.stride, c.stride});
+  n.attributes["pads"] = Attribute::of_ints({c.pad_t, c.pad_l, c.pad_b, c.pad_r});
+  n.attributes["dilations"] = Attribute::of_ints({c.dilation, c.dilation});
+  n.attributes["group"] = Attribute::of_int(c.group);
   if (c.act.kind != ActivationKind::None) set_fused_activation(n, c.act);
   return n;
 }

@@ -24,20 +24,6 @@ Node make_node(const std::string& op, std::vector<std::string> in, std::vector<s
   return n;
 }
 
-Attribute ints_attr(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-
-Attribute int_attr(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-
 Model base_model(Shape input_dims) {
   Model m;
   m.path = "handmade.onnx";
@@ -88,7 +74,7 @@ TEST(Engine, FoldsShapeChainsOnceShapesAreKnown) {
   m.nodes.push_back(make_node("Gather", {"shape", "idx0"}, {"n"}));
   m.nodes.push_back(make_node("Unsqueeze", {"n", "axes0"}, {"n1"}));
   Node concat = make_node("Concat", {"n1", "minus1"}, {"target"});
-  concat.attributes["axis"] = int_attr(0);
+  concat.attributes["axis"] = Attribute::of_int(0);
   m.nodes.push_back(concat);
   m.nodes.push_back(make_node("Reshape", {"x", "target"}, {"y"}));
   m.outputs.push_back({"y", DType::Float32, {-1, -1}});
@@ -154,8 +140,8 @@ TEST(Engine, StreamsAreIndependent) {
 TEST(Engine, MaxPoolWithoutIndicesOutput) {
   Model m = base_model({1, 1, 4, 4});
   Node pool = make_node("MaxPool", {"x"}, {"y"});
-  pool.attributes["kernel_shape"] = ints_attr({2, 2});
-  pool.attributes["strides"] = ints_attr({2, 2});
+  pool.attributes["kernel_shape"] = Attribute::of_ints({2, 2});
+  pool.attributes["strides"] = Attribute::of_ints({2, 2});
   m.nodes.push_back(pool);
   m.outputs.push_back({"y", DType::Float32, {1, 1, 2, 2}});
   Engine engine(m, {});

@@ -19,31 +19,6 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-Attribute ints_attr(Ints v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute int_attr(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-Attribute float_attr(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Float;
-  a.f = v;
-  return a;
-}
-Attribute string_attr(std::string v) {
-  Attribute a;
-  a.kind = Attribute::Kind::String;
-  a.s = std::move(v);
-  return a;
-}
-
 Tensor random_tensor(Shape shape, uint32_t seed) {
   Tensor t(DType::Float32, std::move(shape));
   std::mt19937 rng(seed);
@@ -152,11 +127,11 @@ double ref_act(const ActCase& a, double x) {
 
 void set_act(Node& n, const ActCase& a) {
   if (a.name.empty()) return;
-  n.attributes["sparseinfer_activation"] = string_attr(a.name);
-  n.attributes["sparseinfer_alpha"] = float_attr(a.alpha);
-  n.attributes["sparseinfer_beta"] = float_attr(a.beta);
-  n.attributes["sparseinfer_min"] = float_attr(a.min);
-  n.attributes["sparseinfer_max"] = float_attr(a.max);
+  n.attributes["sparseinfer_activation"] = Attribute::of_string(a.name);
+  n.attributes["sparseinfer_alpha"] = Attribute::of_float(a.alpha);
+  n.attributes["sparseinfer_beta"] = Attribute::of_float(a.beta);
+  n.attributes["sparseinfer_min"] = Attribute::of_float(a.min);
+  n.attributes["sparseinfer_max"] = Attribute::of_float(a.max);
 }
 
 // ---- Conv ----
@@ -240,12 +215,12 @@ std::vector<double> ref_conv(const ConvCase& c, const Tensor& x, const Tensor& w
 
 void check_conv(const ConvCase& c, int threads = 2) {
   Node node = make_node("Conv", c.bias ? 3 : 2);
-  if (c.kernel_attr) node.attributes["kernel_shape"] = ints_attr(c.kernel);
-  if (c.group != 1) node.attributes["group"] = int_attr(c.group);
-  if (!c.strides.empty()) node.attributes["strides"] = ints_attr(c.strides);
-  if (!c.pads.empty()) node.attributes["pads"] = ints_attr(c.pads);
-  if (!c.dilations.empty()) node.attributes["dilations"] = ints_attr(c.dilations);
-  if (!c.auto_pad.empty()) node.attributes["auto_pad"] = string_attr(c.auto_pad);
+  if (c.kernel_attr) node.attributes["kernel_shape"] = Attribute::of_ints(c.kernel);
+  if (c.group != 1) node.attributes["group"] = Attribute::of_int(c.group);
+  if (!c.strides.empty()) node.attributes["strides"] = Attribute::of_ints(c.strides);
+  if (!c.pads.empty()) node.attributes["pads"] = Attribute::of_ints(c.pads);
+  if (!c.dilations.empty()) node.attributes["dilations"] = Attribute::of_ints(c.dilations);
+  if (!c.auto_pad.empty()) node.attributes["auto_pad"] = Attribute::of_string(c.auto_pad);
   set_act(node, c.act);
   Tensor x = random_tensor(c.x, 1);
   Shape ws{c.cout, c.x[1] / c.group};
@@ -405,7 +380,7 @@ TEST(Conv, KernelFromWeightNoBiasAndManyTiles) {
 
 TEST(Conv, RejectsBadInputs) {
   Node node = make_node("Conv", 2);
-  node.attributes["group"] = int_attr(3);
+  node.attributes["group"] = Attribute::of_int(3);
   Tensor x = random_tensor({1, 4, 5, 5}, 1);
   Tensor w = random_tensor({6, 2, 3, 3}, 2);
   OpInfo info{&node, 13, "bad.onnx"};
@@ -437,14 +412,14 @@ struct ConvTCase {
 
 void check_conv_transpose(const ConvTCase& c) {
   Node node = make_node("ConvTranspose", c.bias ? 3 : 2);
-  node.attributes["kernel_shape"] = ints_attr(c.kernel);
-  if (c.group != 1) node.attributes["group"] = int_attr(c.group);
-  if (!c.strides.empty()) node.attributes["strides"] = ints_attr(c.strides);
-  if (!c.pads.empty()) node.attributes["pads"] = ints_attr(c.pads);
-  if (!c.dilations.empty()) node.attributes["dilations"] = ints_attr(c.dilations);
-  if (!c.output_padding.empty()) node.attributes["output_padding"] = ints_attr(c.output_padding);
-  if (!c.output_shape.empty()) node.attributes["output_shape"] = ints_attr(c.output_shape);
-  if (!c.auto_pad.empty()) node.attributes["auto_pad"] = string_attr(c.auto_pad);
+  node.attributes["kernel_shape"] = Attribute::of_ints(c.kernel);
+  if (c.group != 1) node.attributes["group"] = Attribute::of_int(c.group);
+  if (!c.strides.empty()) node.attributes["strides"] = Attribute::of_ints(c.strides);
+  if (!c.pads.empty()) node.attributes["pads"] = Attribute::of_ints(c.pads);
+  if (!c.dilations.empty()) node.attributes["dilations"] = Attribute::of_ints(c.dilations);
+  if (!c.output_padding.empty()) node.attributes["output_padding"] = Attribute::of_ints(c.output_padding);
+  if (!c.output_shape.empty()) node.attributes["output_shape"] = Attribute::of_ints(c.output_shape);
+  if (!c.auto_pad.empty()) node.attributes["auto_pad"] = Attribute::of_string(c.auto_pad);
   const size_t r = c.kernel.size();
   const int64_t cin = c.x[1], cin_g = cin / c.group, cout_g = c.cout / c.group;
   Tensor x = random_tensor(c.x, 4);
@@ -604,14 +579,14 @@ void pool_geometry(const PoolCase& c, Ints& out, Ints& pb, Ints& pe) {
 }
 
 void set_pool_attrs(Node& node, const PoolCase& c) {
-  node.attributes["kernel_shape"] = ints_attr(c.kernel);
-  if (!c.strides.empty()) node.attributes["strides"] = ints_attr(c.strides);
-  if (!c.pads.empty()) node.attributes["pads"] = ints_attr(c.pads);
-  if (!c.dilations.empty()) node.attributes["dilations"] = ints_attr(c.dilations);
-  if (!c.auto_pad.empty()) node.attributes["auto_pad"] = string_attr(c.auto_pad);
-  if (c.ceil_mode) node.attributes["ceil_mode"] = int_attr(1);
-  if (c.count_include_pad) node.attributes["count_include_pad"] = int_attr(1);
-  if (c.storage_order) node.attributes["storage_order"] = int_attr(c.storage_order);
+  node.attributes["kernel_shape"] = Attribute::of_ints(c.kernel);
+  if (!c.strides.empty()) node.attributes["strides"] = Attribute::of_ints(c.strides);
+  if (!c.pads.empty()) node.attributes["pads"] = Attribute::of_ints(c.pads);
+  if (!c.dilations.empty()) node.attributes["dilations"] = Attribute::of_ints(c.dilations);
+  if (!c.auto_pad.empty()) node.attributes["auto_pad"] = Attribute::of_string(c.auto_pad);
+  if (c.ceil_mode) node.attributes["ceil_mode"] = Attribute::of_int(1);
+  if (c.count_include_pad) node.attributes["count_include_pad"] = Attribute::of_int(1);
+  if (c.storage_order) node.attributes["storage_order"] = Attribute::of_int(c.storage_order);
 }
 
 std::string describe(const PoolCase& c) {
@@ -773,7 +748,7 @@ TEST(Pool, Global) {
 
 TEST(Pool, MacsAreZeroAndBadKernelRejected) {
   Node node = make_node("MaxPool", 1);
-  node.attributes["kernel_shape"] = ints_attr({2, 2});
+  node.attributes["kernel_shape"] = Attribute::of_ints({2, 2});
   Tensor x = random_tensor({1, 1, 4, 4}, 1);
   OpInfo info{&node, 13, "t.onnx"};
   auto op = create_op(info);
@@ -782,7 +757,7 @@ TEST(Pool, MacsAreZeroAndBadKernelRejected) {
   y.allocate(d[0].dtype(), d[0].shape());
   EXPECT_EQ(op->macs({&x}, {&y}), 0);
   Node bad = make_node("MaxPool", 1);
-  bad.attributes["kernel_shape"] = ints_attr({2, 2, 2});
+  bad.attributes["kernel_shape"] = Attribute::of_ints({2, 2, 2});
   OpInfo bad_info{&bad, 13, "t.onnx"};
   EXPECT_THROW(create_op(bad_info)->infer({&x}), ModelError);
 }
@@ -797,10 +772,10 @@ TEST(Gemm, TransposesAndBroadcastC) {
         for (bool with_c : {true, false}) {
           if (!with_c && !cs.empty()) continue;
           Node node = make_node("Gemm", with_c ? 3 : 2);
-          node.attributes["transA"] = int_attr(ta);
-          node.attributes["transB"] = int_attr(tb);
-          node.attributes["alpha"] = float_attr(0.7f);
-          node.attributes["beta"] = float_attr(1.3f);
+          node.attributes["transA"] = Attribute::of_int(ta);
+          node.attributes["transB"] = Attribute::of_int(tb);
+          node.attributes["alpha"] = Attribute::of_float(0.7f);
+          node.attributes["beta"] = Attribute::of_float(1.3f);
           set_act(node, {"LeakyRelu", 0.2f});
           Tensor a = random_tensor(ta ? Shape{K, M} : Shape{M, K}, 11);
           Tensor b = random_tensor(tb ? Shape{N, K} : Shape{K, N}, 12);
