@@ -248,6 +248,7 @@ def main(argv=None):
     torch.manual_seed(SEED)
     rng = np.random.RandomState(SEED)
     os.makedirs(args.work, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
     started = time.time()
 
     train = load_split(args.data, args.work, TRAIN_FRAMES)
