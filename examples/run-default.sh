@@ -5,6 +5,9 @@
 # calibrated thresholds, draws the results with sparseinferoverlay into an
 # annotated video, runs the same frames in dense mode, and prints a summary
 # (fps of both, speedup, mean changed fraction, where the video was written).
+# It runs at 384x288 with thresholds calibrated at that size; SIZE=768x576
+# THRESHOLDS=tests/bench/results/cbinfer_scenelabel.thresholds.json runs at
+# the camera's full size (slower, and less gain: see README, Benchmarks).
 #   examples/run-default.sh [OUT.avi]     (env: FRAMES=N, default 100)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +16,6 @@ export GST_PLUGIN_PATH="$PWD/build/gst"
 export LD_LIBRARY_PATH="$PWD/build/gst/meta${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 examples/pipeline_summary.py \
   --model examples/models/cbinfer_scenelabel.onnx \
-  --thresholds tests/bench/results/cbinfer_scenelabel.thresholds.json \
+  --thresholds "${THRESHOLDS:-tests/bench/results/cbinfer_scenelabel_384x288.thresholds.json}" \
   --video /usr/share/doc/opencv-doc/examples/data/vtest.avi \
-  --size 768x576 --frames "${FRAMES:-100}" --out "${1:-$PWD/vtest-annotated.avi}"
+  --size "${SIZE:-384x288}" --frames "${FRAMES:-100}" --out "${1:-$PWD/vtest-annotated.avi}"
