@@ -384,8 +384,11 @@ void draw_stats(sg::Canvas &canvas, const GstSparseinferStreamMeta &m, const Set
     line = g_strdup_printf("#%" G_GUINT64_FORMAT " %s MAC %.1f%% CHG %.1f%% %.1f MS", m.frame_index,
                            st->dense_frame ? "DENSE" : "SPARSE", 100.0 * st->mac_fraction, 100.0 * st->changed_fraction,
                            st->process_ms);
-  const int th = sg::Canvas::text_height(s.text_scale);
-  canvas.draw_text(0, canvas.height() - th, line, s.text_scale, sg::Rgb{255, 255, 255});
+  // Narrow frames get a smaller font rather than a line cut off at the edge.
+  int scale = s.text_scale;
+  while (scale > 1 && sg::Canvas::text_width(line, scale) > canvas.width()) --scale;
+  const int th = sg::Canvas::text_height(scale);
+  canvas.draw_text(0, canvas.height() - th, line, scale, sg::Rgb{255, 255, 255});
   g_free(line);
 }
 
