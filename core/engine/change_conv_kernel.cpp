@@ -11,6 +11,7 @@
 #include "cpu/sgemm.h"
 #include "engine/change_kernel.h"
 #include "ops/activation.h"
+#include "ops/conv.h"
 #include "ops/conv_geometry.h"
 
 namespace sparseinfer {
@@ -40,9 +41,14 @@ class ConvChangeKernel : public ChangeKernel {
   ConvChangeKernel(Op& op, ConvGeometry g, Window window, const Tensor* weight, const Tensor* bias, Activation act)
       : op_(op), g_(g), window_(window), weight_(weight), bias_(bias), act_(act) {
     // The implicit-GEMM kernel computes any run of output pixels straight from
-    // the input: no patch matrix, no scatter, weights packed once.
-    if (!g_.is_depthwise() && packed_gemm_supported())
-      pack_weights(weight_->f32(), g_.group, g_.out_channels / g_.group, g_.patch_size(), packed_);
+    // the input: no patch matrix, no scatter. The dense operator's packed
+    // weights serve when it has them; it declines maps under one strip, which
+    // sparse pixels still fill, so those are packed here.
+    packed_ = conv_packed_weights(op);
+    if (!packed_ && !g_.is_depthwise() && packed_gemm_supported()) {
+      pack_weights(weight_->f32(), g_.group, g_.out_channels / g_.group, g_.patch_size(), own_packed_);
+      packed_ = &own_packed_;
+    }
   }
 
   bool detects() const override { return !g_.is_pointwise(); }
@@ -73,7 +79,6 @@ class ConvChangeKernel : public ChangeKernel {
     // Which input pixels count as changed.
     const ChangeSet& in_set = *s.in_sets[0];
     const Tensor* source = &in;
-    ChangeSet accepted_local;
     const ChangeSet* accepted = &in_set;
     if (detects()) {
       // Below last frame's threshold, pixels skipped then may count now: look at all of them.
@@ -89,15 +94,16 @@ class ConvChangeKernel : public ChangeKernel {
       detect_changes(in.f32(), layer.input_state.f32(), g_.batch, g_.in_channels, g_.in_h, g_.in_w,
                      rescan ? all : in_set, s.threshold, *s.flags, s.exec->threads);
       auto t1 = Clock::now();
-      accepted_local.batch = g_.batch;
-      accepted_local.height = g_.in_h;
-      accepted_local.width = g_.in_w;
-      extract_changes(*s.flags, accepted_local);
+      ChangeSet& detected = layer.accepted;  // per stream: its pixel list is reused frame after frame
+      detected.batch = g_.batch;
+      detected.height = g_.in_h;
+      detected.width = g_.in_w;
+      extract_changes(*s.flags, detected);
       s.times->detect_ms += ms_between(t0, t1);
       s.times->extract_ms += ms_between(t1, Clock::now());
       layer.last_threshold = s.threshold;
-      accepted = &accepted_local;
-      if (s.accepted) *s.accepted = accepted_local;
+      accepted = &detected;
+      if (s.accepted) *s.accepted = detected;
       source = &layer.input_state;  // closed loop: the output is always conv(input state)
     }
     s.stats->input_changed_fraction = accepted->fraction();
@@ -130,7 +136,7 @@ class ConvChangeKernel : public ChangeKernel {
       s.stats->macs = dense_macs;
       return;
     }
-    if (!packed_.empty())
+    if (packed_)
       sparse_runs(s, *source, out_set.pixels, out);
     else
       sparse(s, *source, out_set.pixels, out);
@@ -185,7 +191,7 @@ class ConvChangeKernel : public ChangeKernel {
       for (int64_t t = b; t < e; ++t) {
         const int64_t r = t / g_.group, grp = t % g_.group;
         const int64_t image = runs[3 * r], first = runs[3 * r + 1], end = runs[3 * r + 2];
-        packed_conv_tile(packed_, grp, source.f32() + (image * g_.in_channels + grp * cin_g) * in_hw, window_, first,
+        packed_conv_tile(*packed_, grp, source.f32() + (image * g_.in_channels + grp * cin_g) * in_hw, window_, first,
                          end, out.f32() + (image * g_.out_channels + grp * cout_g) * out_hw,
                          bias ? bias + grp * cout_g : nullptr, act_);
       }
@@ -198,7 +204,7 @@ class ConvChangeKernel : public ChangeKernel {
   void sparse_pixels(ChangeStep& s, const Tensor& source, const std::vector<int32_t>& pixels, Tensor& out) const {
     const int64_t out_hw = g_.out_pixels(), in_hw = g_.in_pixels();
     const int64_t cin_g = g_.in_channels / g_.group, cout_g = g_.out_channels / g_.group;
-    const int64_t acc_floats = packed_.panels() * PackedWeights::kPanelRows * 32;
+    const int64_t acc_floats = packed_->panels() * PackedWeights::kPanelRows * 32;
     const int threads = std::max(1, s.exec->threads);
     float* accumulators = s.exec->scratch->floats(static_cast<size_t>(acc_floats * threads), 102);
     struct Work {
@@ -226,7 +232,7 @@ class ConvChangeKernel : public ChangeKernel {
             int64_t j = i;
             while (j < end && (*w.pixels)[static_cast<size_t>(j)] / w.out_hw == image) ++j;
             for (int64_t grp = 0; grp < k.g_.group; ++grp)
-              packed_conv_pixels(k.packed_, grp, w.source->f32() + (image * k.g_.in_channels + grp * w.cin_g) * w.in_hw,
+              packed_conv_pixels(*k.packed_, grp, w.source->f32() + (image * k.g_.in_channels + grp * w.cin_g) * w.in_hw,
                                  k.window_, w.pixels->data() + i, j - i, image * w.out_hw,
                                  w.out->f32() + (image * k.g_.out_channels + grp * w.cout_g) * w.out_hw,
                                  bias ? bias + grp * w.cout_g : nullptr, k.act_, w.accumulators + chunk * w.acc_floats);
@@ -272,7 +278,8 @@ class ConvChangeKernel : public ChangeKernel {
   Op& op_;
   ConvGeometry g_;
   Window window_;
-  PackedWeights packed_;  // empty: gather + sgemm path (no AVX-512, or depthwise)
+  const PackedWeights* packed_ = nullptr;  // nullptr: gather + sgemm path (no AVX-512, or depthwise)
+  PackedWeights own_packed_;                // when the dense operator did not pack
   const Tensor* weight_;
   const Tensor* bias_;
   Activation act_;

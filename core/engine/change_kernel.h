@@ -18,6 +18,7 @@ struct LayerState {
   float last_threshold = -1.0f;  // effective threshold used last frame (<0: none yet)
   std::vector<Tensor> fresh;     // dense fallback: this frame's outputs before diffing
   std::vector<int64_t> runs;     // sparse conv: (image, first, end) of each run of changed pixels
+  ChangeSet accepted;            // detecting conv: input pixels accepted this frame
 };
 
 struct ChangeStep {

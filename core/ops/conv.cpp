@@ -6,6 +6,7 @@
 #include "cpu/depthwise.h"
 #include "cpu/im2col.h"
 #include "cpu/packed_gemm.h"
+#include "ops/conv.h"
 #include "ops/conv_geometry.h"
 #include "cpu/parallel.h"
 #include "cpu/sgemm.h"
@@ -138,6 +139,9 @@ class ConvOp : public Op {
   // Plan from infer().
   ConvGemmShape shape_;
   PackedWeights packed_;
+
+ public:
+  const PackedWeights* packed() const { return shape_.packed; }
   int64_t batch_ = 0;
   bool depthwise_ = false;
 };
@@ -233,6 +237,11 @@ class ConvTransposeOp : public Op {
 };
 
 }  // namespace
+
+const PackedWeights* conv_packed_weights(const Op& op) {
+  const auto* conv = dynamic_cast<const ConvOp*>(&op);
+  return conv ? conv->packed() : nullptr;
+}
 
 void register_conv_ops(OpTable& table) {
   table["Conv"] = [](const OpInfo& info) { return std::make_unique<ConvOp>(info); };
