@@ -80,26 +80,10 @@ void run_change(const Plan& p, StreamState::Impl& s, const std::vector<const Ten
     step.outputs.clear();
     step.out_sets.clear();
     for (int id : st.inputs) {
-      if (id < 0) {
-        step.inputs.push_back(nullptr);
-        step.in_sets.push_back(nullptr);
-        continue;
-      }
-      const Value& v = p.values[static_cast<size_t>(id)];
-      switch (v.kind) {
-        case ValueKind::Constant:
-          step.inputs.push_back(&v.tensor);
-          step.in_sets.push_back(nullptr);
-          break;
-        case ValueKind::Input:
-          step.inputs.push_back(inputs[static_cast<size_t>(v.input_index)]);
-          step.in_sets.push_back(&s.sets[static_cast<size_t>(id)]);
-          break;
-        case ValueKind::Activation:
-          step.inputs.push_back(&s.activations[static_cast<size_t>(id)]);
-          step.in_sets.push_back(&s.sets[static_cast<size_t>(id)]);
-          break;
-      }
+      step.inputs.push_back(id >= 0 ? value_tensor(p, s, inputs, id) : nullptr);
+      // Constants never change, so they carry no change set.
+      const bool varies = id >= 0 && p.values[static_cast<size_t>(id)].kind != ValueKind::Constant;
+      step.in_sets.push_back(varies ? &s.sets[static_cast<size_t>(id)] : nullptr);
     }
     for (int id : st.outputs) {
       step.outputs.push_back(id >= 0 ? &s.activations[static_cast<size_t>(id)] : nullptr);

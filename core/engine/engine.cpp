@@ -320,8 +320,8 @@ std::unique_ptr<StreamState> Engine::new_stream() const {
   return state;
 }
 
-static const Tensor* value_tensor(const Plan& p, const StreamState::Impl& s, const std::vector<const Tensor*>& inputs,
-                                  int id) {
+const Tensor* value_tensor(const Plan& p, const StreamState::Impl& s, const std::vector<const Tensor*>& inputs,
+                           int id) {
   const Value& v = p.values[static_cast<size_t>(id)];
   switch (v.kind) {
     case ValueKind::Constant: return &v.tensor;

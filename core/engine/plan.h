@@ -66,6 +66,11 @@ struct StreamState::Impl {
   float threshold_scale = 1.0f;
 };
 
+// Where value `id` lives this frame: a constant, one of run()'s inputs, or
+// the stream's activation buffer.
+const Tensor* value_tensor(const Plan& plan, const StreamState::Impl& state, const std::vector<const Tensor*>& inputs,
+                           int id);
+
 // Change-mode executor (engine/change_executor.cpp).
 void build_change_kernels(Plan& plan);
 void init_change_state(const Plan& plan, StreamState::Impl& state);
