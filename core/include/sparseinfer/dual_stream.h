@@ -48,6 +48,7 @@ enum class ScheduleReason {
   NotDue,       // Small: nothing asks for Phi
   Still,        // Small (adaptive): period reached, but the scene is still and Phi' confident
   OverBudget,   // Small (adaptive): Phi was wanted but the cost budget has no room
+  Forced,       // the caller chose the stream (StreamChoice::Large / Small)
 };
 
 const char* schedule_reason_name(ScheduleReason r);
