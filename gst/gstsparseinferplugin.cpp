@@ -1,5 +1,6 @@
 /* The sparseinfer plugin: change-based CNN inference on video
- * (cbinferconv) and a drawing element for its results (sparseinferoverlay). */
+ * (cbinferconv), saliency dual-stream classification (saliencyscheduler) and a
+ * drawing element for their results (sparseinferoverlay). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -12,6 +13,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(cbinferconv, plugin);
   ok |= GST_ELEMENT_REGISTER(sparseinferoverlay, plugin);
+  ok |= GST_ELEMENT_REGISTER(saliencyscheduler, plugin);
   return ok;
 }
 

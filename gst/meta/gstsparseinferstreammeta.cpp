@@ -17,6 +17,7 @@ gboolean stream_meta_init(GstMeta *meta, gpointer, GstBuffer *) {
   smeta->mask = nullptr;
   smeta->mask_width = 0;
   smeta->mask_height = 0;
+  smeta->saliency = nullptr;
   return TRUE;
 }
 
@@ -25,6 +26,7 @@ void stream_meta_free(GstMeta *meta, GstBuffer *) {
   g_free(smeta->stream_id);
   g_free(smeta->mask);
   if (smeta->stats) gst_sparseinfer_frame_stats_unref(smeta->stats);
+  if (smeta->saliency) gst_sparseinfer_saliency_state_unref(smeta->saliency);
 }
 
 // Nearest-neighbour resampling: the mask is binary, interpolating would invent values.
@@ -48,14 +50,19 @@ gboolean stream_meta_transform(GstBuffer *dest, GstMeta *meta, GstBuffer *, GQua
   if (GST_META_TRANSFORM_IS_COPY(type)) {
     auto *copy = static_cast<GstMetaTransformCopy *>(data);
     if (copy->region) return FALSE;  // the mask covers the whole frame
-    return gst_buffer_add_sparseinfer_stream_meta(dest, src->stats, src->mask, src->mask_width, src->mask_height) !=
-           nullptr;
+    GstSparseinferStreamMeta *dst =
+        gst_buffer_add_sparseinfer_stream_meta(dest, src->stats, src->mask, src->mask_width, src->mask_height);
+    if (!dst) return FALSE;
+    gst_sparseinfer_stream_meta_set_saliency(dst, src->saliency);
+    return TRUE;
   }
   if (type != gst_video_meta_transform_scale_get_quark()) return FALSE;
   // Keep the mask's cells the same size relative to the frame's pixels.
   auto *trans = static_cast<GstVideoMetaTransform *>(data);
   GstSparseinferStreamMeta *dst = gst_buffer_add_sparseinfer_stream_meta(dest, src->stats, nullptr, 0, 0);
   if (!dst) return FALSE;
+  // Saliency maps sit on the network's grid, not the frame's: scaling leaves them as they are.
+  gst_sparseinfer_stream_meta_set_saliency(dst, src->saliency);
   if (src->mask) {
     const guint w =
         scaled(src->mask_width, GST_VIDEO_INFO_WIDTH(trans->out_info), GST_VIDEO_INFO_WIDTH(trans->in_info));
@@ -109,6 +116,13 @@ GstSparseinferStreamMeta *gst_buffer_add_sparseinfer_stream_meta(GstBuffer *buff
     meta->mask_height = mask_height;
   }
   return meta;
+}
+
+void gst_sparseinfer_stream_meta_set_saliency(GstSparseinferStreamMeta *meta, GstSparseinferSaliencyState *saliency) {
+  g_return_if_fail(meta != nullptr);
+  if (saliency) gst_sparseinfer_saliency_state_ref(saliency);
+  if (meta->saliency) gst_sparseinfer_saliency_state_unref(meta->saliency);
+  meta->saliency = saliency;
 }
 
 gdouble gst_sparseinfer_stream_meta_mask_fraction(const GstSparseinferStreamMeta *meta) {
