@@ -1,12 +1,13 @@
 /**
  * SECTION:element-sparseinferoverlay
  * @title: sparseinferoverlay
- * @see_also: cbinferconv
+ * @see_also: cbinferconv, saliencyscheduler
  *
- * Draws the results cbinferconv attached to a frame onto the frame itself,
+ * Draws the results cbinferconv or saliencyscheduler attached to a frame onto the frame itself,
  * in place: segmentation classes as a colour blend (the argmax over the
  * class scores, stretched over the frame), the top-k classes of a classifier
- * with their probabilities, detection boxes from the
+ * with their probabilities (for saliencyscheduler also which network ran,
+ * "(large)" or "(small k=N)"), detection boxes from the
  * #GstVideoRegionOfInterestMeta with class and confidence, the change mask of
  * the first layer as a heat map, and a line of statistics (share of the
  * dense multiply-accumulates executed, milliseconds).
@@ -324,22 +325,41 @@ void draw_segmentation(sg::Canvas &canvas, const GstSparseinferTensor &t, float 
   canvas.blend_label_map(labels, int(w), int(h), opacity);
 }
 
-// Softmax of [1, C] logits, best k listed top-left.
-void draw_classification(sg::Canvas &canvas, const GstSparseinferTensor &t, const Settings &s) {
-  const gfloat *logits = gst_sparseinfer_tensor_get_floats(&t);
+// A scalar int64 tensor's value, or `def` when the meta has no such tensor.
+gint64 int_tensor(const GstSparseinferTensorMeta &m, const char *name, gint64 def) {
+  const GstSparseinferTensor *t = gst_sparseinfer_tensor_meta_get_tensor(&m, name);
+  if (!t || t->dtype != GST_SPARSEINFER_DTYPE_INT64 || gst_sparseinfer_tensor_get_n_elements(t) != 1) return def;
+  return *static_cast<const gint64 *>(g_bytes_get_data(t->data, nullptr));
+}
+
+// Best k classes listed top-left: a "probabilities" tensor (saliencyscheduler)
+// as it is, else the softmax of the first tensor's [1, C] logits. A dual-stream
+// frame also says which network ran: "(large)" or "(small k=2)" (the font has no brackets).
+void draw_classification(sg::Canvas &canvas, const GstSparseinferTensorMeta &m, const Settings &s) {
+  const GstSparseinferTensor *probs_tensor = gst_sparseinfer_tensor_meta_get_tensor(&m, "probabilities");
+  const GstSparseinferTensor &t = probs_tensor ? *probs_tensor : m.tensors[0];
+  const gfloat *values = gst_sparseinfer_tensor_get_floats(&t);
   const int64_t n = gst_sparseinfer_tensor_get_n_elements(&t);
-  if (!logits || n < 1) return;
-  const float top = *std::max_element(logits, logits + n);
+  if (!values || n < 1) return;
   std::vector<std::pair<float, int>> probs;
-  float sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += std::exp(logits[i] - top);
-  for (int64_t i = 0; i < n; ++i) probs.emplace_back(std::exp(logits[i] - top) / sum, int(i));
+  if (probs_tensor) {
+    for (int64_t i = 0; i < n; ++i) probs.emplace_back(values[i], int(i));
+  } else {
+    const float top = *std::max_element(values, values + n);
+    float sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += std::exp(values[i] - top);
+    for (int64_t i = 0; i < n; ++i) probs.emplace_back(std::exp(values[i] - top) / sum, int(i));
+  }
   std::sort(probs.begin(), probs.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
+  const gint64 stream = int_tensor(m, "stream", -1), delay = int_tensor(m, "delay", 0);
   int y = 0;
   for (size_t i = 0; i < probs.size() && i < s.top_k; ++i) {
     gchar *line = g_strdup_printf("%s %.2f", label_of(s, probs[i].second).c_str(), double(probs[i].first));
-    canvas.draw_text(0, y, line, s.text_scale, sg::class_colour(probs[i].second));
+    std::string text = line;
     g_free(line);
+    if (i == 0 && stream == 0) text += " (large)";
+    if (i == 0 && stream == 1) text += " (small k=" + std::to_string(delay) + ")";
+    canvas.draw_text(0, y, text, s.text_scale, sg::class_colour(probs[i].second));
     y += sg::Canvas::text_height(s.text_scale);
   }
 }
@@ -424,7 +444,8 @@ static GstFlowReturn gst_sparseinfer_overlay_transform_frame_ip(GstVideoFilter *
     const GstSparseinferTensor &first = tensors->tensors[0];
     if (s.segmentation && tensors->task == GST_SPARSEINFER_TASK_SEGMENTATION)
       draw_segmentation(canvas, first, s.segmentation_opacity);
-    if (s.classification && tensors->task == GST_SPARSEINFER_TASK_CLASSIFICATION) draw_classification(canvas, first, s);
+    if (s.classification && tensors->task == GST_SPARSEINFER_TASK_CLASSIFICATION)
+      draw_classification(canvas, *tensors, s);
   }
   if (stream && s.change_mask) draw_change_mask(canvas, *stream, s.mask_opacity);
   if (s.detections) draw_detections(canvas, buf, s);
