@@ -5,8 +5,11 @@
 // into the paper's Table 1 and Fig. 4; every schedule with a fixed period is
 // assembled there from the per-frame results, because dense engines keep no
 // state between frames. Schedules whose result depends on the history (Phi'
-// in change mode) run here as schedules.
+// in change mode, the adaptive schedule) run here on the core's
+// DualStreamRunner, which also runs one dense fixed schedule as a cross-check
+// of the assembled ones.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +21,7 @@
 #include <tuple>
 #include <vector>
 
+#include "sparseinfer/dual_stream.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
@@ -36,16 +40,20 @@ struct Args {
   float tau = 10.0f;
   int max_delay = 3;
   int threads = 0;
-  int change_period = 0;  // > 0: also run Phi' in change mode on a fixed schedule with this period
-  float change_threshold = 0.0f;
-  std::string change_thresholds;  // calibrated per-layer thresholds for Phi' in change mode
+  int change_period = 0;  // > 0: DualStreamRunner, fixed schedule, Phi' in change mode ("C0", "C1", ...)
+  std::vector<float> change_thresholds_list{0.0f};  // one schedule per threshold
+  std::string change_thresholds;                    // calibrated per-layer thresholds for Phi' in change mode
+  int check_period = 0;                             // > 0: DualStreamRunner, fixed schedule, dense ("R")
+  double adaptive_max_cost = 0;                     // > 0: DualStreamRunner, adaptive schedule ("A")
+  int adaptive_period = 4;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "saliency-eval-runner: " << why << "\n"
             << "usage: saliency-eval-runner --large PHI.onnx --small PHI_PRIME.onnx [--baseline S.onnx]\n"
             << "           --frames F.u8 --size WxH --sequences N1,N2,... [--tau 10] [--max-delay 3]\n"
-            << "           [--threads T] [--change-period P [--change-threshold X | --change-thresholds F.json]]\n";
+            << "           [--threads T] [--change-period P [--change-threshold X,Y,.. | --change-thresholds F.json]]\n"
+            << "           [--check-period P] [--adaptive-max-cost C [--adaptive-period P]]\n";
   std::exit(2);
 }
 
@@ -55,6 +63,15 @@ std::vector<int64_t> parse_counts(const std::string& s) {
   std::string item;
   while (std::getline(ss, item, ','))
     if (!item.empty()) out.push_back(std::stoll(item));
+  return out;
+}
+
+std::vector<float> parse_floats(const std::string& s) {
+  std::vector<float> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(std::stof(item));
   return out;
 }
 
@@ -90,9 +107,15 @@ Args parse(int argc, char** argv) {
       else if (k == "--change-period")
         a.change_period = std::stoi(next());
       else if (k == "--change-threshold")
-        a.change_threshold = std::stof(next());
+        a.change_thresholds_list = parse_floats(next());
       else if (k == "--change-thresholds")
         a.change_thresholds = next();
+      else if (k == "--check-period")
+        a.check_period = std::stoi(next());
+      else if (k == "--adaptive-max-cost")
+        a.adaptive_max_cost = std::stod(next());
+      else if (k == "--adaptive-period")
+        a.adaptive_period = std::stoi(next());
       else
         usage("unknown option " + k);
     } catch (const std::logic_error&) {
@@ -106,7 +129,9 @@ Args parse(int argc, char** argv) {
     if (n <= 0) usage("--sequences takes positive frame counts");
   if (a.max_delay < 1 || a.max_delay > 64) usage("--max-delay must be in 1..64");
   if (a.tau <= 0) usage("--tau must be positive");
-  if (a.change_period < 0) usage("--change-period must be >= 0");
+  if (a.change_thresholds_list.empty()) usage("--change-threshold needs at least one value");
+  if (a.change_period < 0 || a.check_period < 0) usage("--change-period and --check-period must be >= 0");
+  if (a.adaptive_max_cost < 0 || a.adaptive_max_cost > 1) usage("--adaptive-max-cost must be in [0, 1]");
   return a;
 }
 
@@ -123,6 +148,16 @@ std::pair<int, int> frame_size(const Engine& engine, size_t input) {
     throw Error(engine.model_path() + ": input '" + engine.inputs()[input].name + "' is " + shape_str(s) +
                 ", expected [1,3,H,W]");
   return {static_cast<int>(s[2]), static_cast<int>(s[3])};
+}
+
+std::string probs_json(const std::array<float, kSaliencyClasses>& p) {
+  std::string out = "[";
+  char buf[32];
+  for (size_t i = 0; i < p.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%s%.7g", i ? "," : "", static_cast<double>(p[i]));
+    out += buf;
+  }
+  return out + "]";
 }
 
 std::string probs_json(const Tensor& logits) {
@@ -159,6 +194,25 @@ struct SmallInputs {
         decay(index_of(e.inputs(), "decay", e.model_path())) {}
 };
 
+DualStreamOptions dual_options(const Args& a) {
+  DualStreamOptions o;
+  o.large_model = a.large;
+  o.small_model = a.small;
+  o.backend = Backend::Cpu;
+  o.threads = a.threads;
+  o.decay_tau = a.tau;
+  return o;
+}
+
+// One schedule on the core's runner, with its per-sequence stream.
+struct DualSchedule {
+  std::string prefix;  // field name prefix in the per-frame line
+  DualStreamRunner runner;
+  std::unique_ptr<DualStreamState> state;
+  DualSchedule(std::string p, const DualStreamOptions& o)
+      : prefix(std::move(p)), runner(o), state(runner.new_stream()) {}
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -170,9 +224,34 @@ int main(int argc, char** argv) {
     std::unique_ptr<Engine> baseline;
     if (!args.baseline.empty())
       baseline = std::make_unique<Engine>(load_model(args.baseline), engine_options(args.threads, Mode::Dense));
-    std::unique_ptr<Engine> small_change;
-    if (args.change_period > 0)
-      small_change = std::make_unique<Engine>(small_model, engine_options(args.threads, Mode::Change));
+    std::vector<std::unique_ptr<DualSchedule>> dual;
+    if (args.check_period > 0) {
+      DualStreamOptions o = dual_options(args);
+      o.schedule.period = args.check_period;
+      dual.push_back(std::make_unique<DualSchedule>("R", o));
+    }
+    if (args.change_period > 0) {
+      // A calibrated file replaces the single-value thresholds (one schedule).
+      const size_t n = args.change_thresholds.empty() ? args.change_thresholds_list.size() : 1;
+      for (size_t i = 0; i < n; ++i) {
+        DualStreamOptions o = dual_options(args);
+        o.schedule.period = args.change_period;
+        o.small_mode = Mode::Change;
+        o.small_threshold = args.change_thresholds.empty() ? args.change_thresholds_list[i] : 0.0f;
+        std::string prefix = "C";
+        prefix += std::to_string(i);
+        dual.push_back(std::make_unique<DualSchedule>(prefix, o));
+        if (!args.change_thresholds.empty())
+          apply_thresholds(dual.back()->state->small_state(), read_thresholds(args.change_thresholds));
+      }
+    }
+    if (args.adaptive_max_cost > 0) {
+      DualStreamOptions o = dual_options(args);
+      o.schedule.kind = ScheduleKind::Adaptive;
+      o.schedule.period = args.adaptive_period;
+      o.schedule.max_cost = args.adaptive_max_cost;
+      dual.push_back(std::make_unique<DualSchedule>("A", o));
+    }
 
     const size_t l_frame = index_of(large.inputs(), "frame", args.large);
     const size_t l_logits = index_of(large.outputs(), "logits", args.large);
@@ -217,25 +296,18 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"header\":true,\"large\":\"%s\",\"small\":\"%s\",\"baseline\":\"%s\",\"large_input\":[%d,%d],"
         "\"small_input\":[%d,%d],\"large_macs\":%lld,\"small_macs\":%lld,\"baseline_macs\":%lld,\"tau\":%g,"
-        "\"max_delay\":%d,\"change_period\":%d,\"threads\":%d}\n",
+        "\"max_delay\":%d,\"threads\":%d}\n",
         args.large.c_str(), args.small.c_str(), args.baseline.c_str(), lw, lh, sw, sh,
         static_cast<long long>(large.total_macs()), static_cast<long long>(small.total_macs()),
         static_cast<long long>(baseline ? baseline->total_macs() : 0), static_cast<double>(args.tau), args.max_delay,
-        args.change_period, large.threads());
+        large.threads());
 
     auto large_state = large.new_stream();
     auto small_state = small.new_stream();
     std::unique_ptr<StreamState> base_state = baseline ? baseline->new_stream() : nullptr;
-    std::unique_ptr<StreamState> change_state = small_change ? small_change->new_stream() : nullptr;
-    if (change_state) {
-      if (!args.change_thresholds.empty())
-        apply_thresholds(*change_state, read_thresholds(args.change_thresholds));
-      else
-        change_state->set_all_thresholds(args.change_threshold);
-    }
 
     // Phi's maps of the last frames, as far back as any delay asked for; slot t % ring.
-    const size_t ring = static_cast<size_t>(std::max(args.max_delay, args.change_period)) + 1;
+    const size_t ring = static_cast<size_t>(args.max_delay) + 1;
     std::vector<Tensor> maps_a(ring), maps_b(ring);
     for (size_t i = 0; i < ring; ++i) {
       maps_a[i] = Tensor(DType::Float32, large.outputs()[l_map_a].shape);
@@ -250,7 +322,7 @@ int main(int argc, char** argv) {
 
     char buf[64];
     for (size_t seq = 0; seq < args.sequences.size(); ++seq) {
-      if (change_state) change_state->reset();  // a new sequence is a new stream
+      for (auto& d : dual) d->state->reset();  // a new sequence is a new stream
       for (int64_t t = 0; t < args.sequences[seq]; ++t) {
         in.read(reinterpret_cast<char*>(pixels.data()), static_cast<std::streamsize>(frame_bytes));
         if (!in) throw Error(args.frames + ": short read");
@@ -288,26 +360,22 @@ int main(int argc, char** argv) {
         }
         line += ",\"P\":" + probs + "],\"P_macs\":" + macs + "]";
 
-        // Phi' in change mode on the fixed schedule; Phi frames are the dense ones above.
-        if (small_change) {
-          const int k = static_cast<int>(t % args.change_period);
-          if (k == 0) {
-            line += ",\"C\":null,\"C_macs\":null";
-          } else {
-            const size_t from = static_cast<size_t>(t - k) % ring;
-            small_in[si.map_a] = &maps_a[from];
-            small_in[si.map_b] = &maps_b[from];
-            decay.f32()[0] = std::exp(-static_cast<float>(k) / args.tau);
-            FrameResult rc = small_change->run(*change_state, small_in);
-            std::snprintf(buf, sizeof buf, "%.5f", rc.mac_fraction());
-            line += ",\"C\":" + probs_json(*rc.outputs[s_logits]) + ",\"C_macs\":" + std::to_string(rc.macs_executed) +
-                    ",\"C_frac\":" + buf;
-          }
+        for (auto& dp : dual) {
+          DualSchedule& d = *dp;
+          const DualStreamResult r =
+              d.runner.run(*d.state, pixels.data(), args.width, args.height, args.width * 3, PixelFormat::RGB);
+          std::snprintf(buf, sizeof buf, "%.5f", r.change_fraction);
+          line += ",\"" + d.prefix + "\":" + probs_json(r.probabilities) + ",\"" + d.prefix +
+                  "_macs\":" + std::to_string(r.macs) + ",\"" + d.prefix + "_stream\":\"" + dual_stream_name(r.stream) +
+                  "\",\"" + d.prefix + "_k\":" + std::to_string(r.k) + ",\"" + d.prefix + "_reason\":\"" +
+                  schedule_reason_name(r.reason) + "\",\"" + d.prefix + "_change\":" + buf;
         }
         std::printf("%s}\n", line.c_str());
       }
       std::fflush(stdout);
-      std::cerr << "saliency-eval-runner: sequence " << seq + 1 << "/" << args.sequences.size() << "\n";
+      const size_t step = std::max<size_t>(1, args.sequences.size() / 10);
+      if ((seq + 1) % step == 0 || seq + 1 == args.sequences.size())
+        std::cerr << "saliency-eval-runner: sequence " << seq + 1 << "/" << args.sequences.size() << "\n";
     }
   } catch (const std::exception& e) {
     std::cerr << "saliency-eval-runner: " << e.what() << "\n";
