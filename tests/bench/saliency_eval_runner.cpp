@@ -353,7 +353,7 @@ int main(int argc, char** argv) {
           const size_t from = static_cast<size_t>(t - k) % ring;
           small_in[si.map_a] = &maps_a[from];
           small_in[si.map_b] = &maps_b[from];
-          decay.f32()[0] = std::exp(-static_cast<float>(k) / args.tau);
+          decay.f32()[0] = saliency_decay(k, args.tau);
           FrameResult rs = small.run(*small_state, small_in);
           probs += probs_json(*rs.outputs[s_logits]);
           macs += std::to_string(rs.macs_executed);
