@@ -52,6 +52,7 @@
 
 #include "cbinfer_driver.h"
 #include "detection_decoder.h"
+#include "element_support.h"
 #include "gstcbinferconv.h"
 #include "gstsparseinferelements.h"
 #include "sparseinfer-meta.h"
@@ -612,13 +613,6 @@ static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue
   GST_OBJECT_UNLOCK(self);
 }
 
-static std::string base_name(const std::string &path) {
-  gchar *base = g_path_get_basename(path.c_str());
-  std::string name(base);
-  g_free(base);
-  return name;
-}
-
 static gboolean gst_cbinfer_conv_start(GstBaseTransform *trans) {
   GstCbinferConv *self = GST_CBINFER_CONV(trans);
   sg::DriverSettings settings;
@@ -647,39 +641,12 @@ static gboolean gst_cbinfer_conv_start(GstBaseTransform *trans) {
   self->threshold_scale_changed = TRUE;  // the stream starts with the current scale
   GST_OBJECT_UNLOCK(self);
 
-  if (settings.model_path.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No model set: set the 'model' property to an ONNX file."),
-                      (nullptr));
-    return FALSE;
-  }
-  if (!g_file_test(settings.model_path.c_str(), G_FILE_TEST_EXISTS)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Model file \"%s\" does not exist.", settings.model_path.c_str()),
-                      (nullptr));
-    return FALSE;
-  }
+  if (!sg::check_model_file(GST_ELEMENT(self), settings.model_path, "model")) return FALSE;
   auto *streaming = new Streaming();
   try {
     streaming->driver.open(settings);
-  } catch (const si::ModelError &e) {
-    // A node named in the error means the file parsed but uses something we cannot run.
-    if (e.node().empty() && e.op_type().empty())
-      GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not load model \"%s\": %s", e.file().c_str(), e.reason().c_str()),
-                        ("%s", e.what()));
-    else
-      GST_ELEMENT_ERROR(self, LIBRARY, INIT,
-                        ("Cannot run model \"%s\": node '%s' (%s): %s", e.file().c_str(), e.node().c_str(),
-                         e.op_type().c_str(), e.reason().c_str()),
-                        ("%s", e.what()));
-    delete streaming;
-    return FALSE;
-  } catch (const si::Error &e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Cannot use model \"%s\": %s", settings.model_path.c_str(), e.what()),
-                      ("%s", e.what()));
-    delete streaming;
-    return FALSE;
-  } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Cannot use model \"%s\": %s", settings.model_path.c_str(), e.what()),
-                      ("%s", e.what()));
+  } catch (...) {
+    sg::post_load_error(GST_ELEMENT(self), "model \"" + settings.model_path + "\"");
     delete streaming;
     return FALSE;
   }
@@ -714,7 +681,7 @@ static gboolean gst_cbinfer_conv_start(GstBaseTransform *trans) {
       streaming->task = GST_SPARSEINFER_TASK_UNKNOWN;
       break;
   }
-  streaming->model_name = base_name(settings.model_path);
+  streaming->model_name = sg::base_name(settings.model_path);
   GST_INFO_OBJECT(self, "loaded %s (%s, task %s)", settings.model_path.c_str(), si::mode_name(settings.mode),
                   gst_sparseinfer_task_to_string(streaming->task));
   self->streaming = streaming;
@@ -740,25 +707,6 @@ static void reset_stream(GstCbinferConv *self, const char *why) {
   s->frame_index = 0;
   s->frame_count = 0;
   s->clear_held();
-}
-
-static si::PixelFormat pixel_format(GstVideoFormat format) {
-  switch (format) {
-    case GST_VIDEO_FORMAT_BGR:
-      return si::PixelFormat::BGR;
-    case GST_VIDEO_FORMAT_RGBx:
-      return si::PixelFormat::RGBx;
-    case GST_VIDEO_FORMAT_BGRx:
-      return si::PixelFormat::BGRx;
-    case GST_VIDEO_FORMAT_RGBA:
-      return si::PixelFormat::RGBA;
-    case GST_VIDEO_FORMAT_BGRA:
-      return si::PixelFormat::BGRA;
-    case GST_VIDEO_FORMAT_GRAY8:
-      return si::PixelFormat::GRAY8;
-    default:
-      return si::PixelFormat::RGB;
-  }
 }
 
 static gboolean gst_cbinfer_conv_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
@@ -958,9 +906,10 @@ static GstFlowReturn gst_cbinfer_conv_transform_ip(GstBaseTransform *trans, GstB
     si::FrameResult result;
     std::vector<sg::Detection> detections;
     try {
-      result = s->driver.infer(static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)),
-                               GST_VIDEO_FRAME_WIDTH(&frame), GST_VIDEO_FRAME_HEIGHT(&frame),
-                               GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0), pixel_format(GST_VIDEO_FRAME_FORMAT(&frame)));
+      result =
+          s->driver.infer(static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)),
+                          GST_VIDEO_FRAME_WIDTH(&frame), GST_VIDEO_FRAME_HEIGHT(&frame),
+                          GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0), sg::pixel_format(GST_VIDEO_FRAME_FORMAT(&frame)));
       if (s->task == GST_SPARSEINFER_TASK_DETECTION && result.outputs.size() >= 2) {
         const si::Tensor *heatmap = result.outputs[0], *boxes = result.outputs[1];
         const std::vector<si::TensorInfo> &outs = engine.outputs();

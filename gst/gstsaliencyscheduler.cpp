@@ -48,6 +48,7 @@
 #include <memory>
 #include <string>
 
+#include "element_support.h"
 #include "gstsaliencyscheduler.h"
 #include "gstsparseinferelements.h"
 #include "sparseinfer-meta.h"
@@ -58,6 +59,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_saliency_scheduler_debug);
 #define GST_CAT_DEFAULT gst_saliency_scheduler_debug
 
 namespace si = sparseinfer;
+namespace sg = sparseinfer::gst;
 
 #define DEFAULT_PERIOD 3
 #define MAX_PERIOD 10000
@@ -387,27 +389,6 @@ static void gst_saliency_scheduler_get_property(GObject *object, guint prop_id, 
   GST_OBJECT_UNLOCK(self);
 }
 
-static std::string base_name(const std::string &path) {
-  gchar *base = g_path_get_basename(path.c_str());
-  std::string name(base);
-  g_free(base);
-  return name;
-}
-
-static gboolean model_file_exists(GstSaliencyScheduler *self, const std::string &path, const char *property) {
-  if (path.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                      ("No %s set: set the '%s' property to an ONNX file.", property, property), (nullptr));
-    return FALSE;
-  }
-  if (!g_file_test(path.c_str(), G_FILE_TEST_EXISTS)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Model file \"%s\" (%s) does not exist.", path.c_str(), property),
-                      (nullptr));
-    return FALSE;
-  }
-  return TRUE;
-}
-
 static gboolean gst_saliency_scheduler_start(GstBaseTransform *trans) {
   GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(trans);
   si::DualStreamOptions o;
@@ -427,31 +408,19 @@ static gboolean gst_saliency_scheduler_start(GstBaseTransform *trans) {
   o.threads = self->threads;
   GST_OBJECT_UNLOCK(self);
 
-  if (!model_file_exists(self, o.large_model, "large-model") || !model_file_exists(self, o.small_model, "small-model"))
+  if (!sg::check_model_file(GST_ELEMENT(self), o.large_model, "large-model") ||
+      !sg::check_model_file(GST_ELEMENT(self), o.small_model, "small-model"))
     return FALSE;
   auto streaming = std::make_unique<Streaming>();
   try {
     streaming->runner = std::make_unique<si::DualStreamRunner>(o);
     streaming->state = streaming->runner->new_stream();
-  } catch (const si::ModelError &e) {
-    if (e.node().empty() && e.op_type().empty())
-      GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Cannot use model \"%s\": %s", e.file().c_str(), e.reason().c_str()),
-                        ("%s", e.what()));
-    else
-      GST_ELEMENT_ERROR(self, LIBRARY, INIT,
-                        ("Cannot run model \"%s\": node '%s' (%s): %s", e.file().c_str(), e.node().c_str(),
-                         e.op_type().c_str(), e.reason().c_str()),
-                        ("%s", e.what()));
-    return FALSE;
-  } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(
-        self, LIBRARY, SETTINGS,
-        ("Cannot use models \"%s\" and \"%s\": %s", o.large_model.c_str(), o.small_model.c_str(), e.what()),
-        ("%s", e.what()));
+  } catch (...) {
+    sg::post_load_error(GST_ELEMENT(self), "models \"" + o.large_model + "\" and \"" + o.small_model + "\"");
     return FALSE;
   }
-  streaming->large_name = base_name(o.large_model);
-  streaming->small_name = base_name(o.small_model);
+  streaming->large_name = sg::base_name(o.large_model);
+  streaming->small_name = sg::base_name(o.small_model);
   GST_INFO_OBJECT(self, "loaded %s (%dx%d, %" G_GINT64_FORMAT " MACs) and %s (%" G_GINT64_FORMAT " MACs, %s), %s T=%d",
                   o.large_model.c_str(), streaming->runner->input_width(), streaming->runner->input_height(),
                   streaming->runner->large_macs(), o.small_model.c_str(), streaming->runner->small_macs_dense(),
@@ -475,25 +444,6 @@ static void reset_stream(GstSaliencyScheduler *self, const char *why) {
   GST_DEBUG_OBJECT(self, "resetting stream state: %s", why);
   s->state->reset();
   s->drop_saliency();
-}
-
-static si::PixelFormat pixel_format(GstVideoFormat format) {
-  switch (format) {
-    case GST_VIDEO_FORMAT_BGR:
-      return si::PixelFormat::BGR;
-    case GST_VIDEO_FORMAT_RGBx:
-      return si::PixelFormat::RGBx;
-    case GST_VIDEO_FORMAT_BGRx:
-      return si::PixelFormat::BGRx;
-    case GST_VIDEO_FORMAT_RGBA:
-      return si::PixelFormat::RGBA;
-    case GST_VIDEO_FORMAT_BGRA:
-      return si::PixelFormat::BGRA;
-    case GST_VIDEO_FORMAT_GRAY8:
-      return si::PixelFormat::GRAY8;
-    default:
-      return si::PixelFormat::RGB;
-  }
 }
 
 static gboolean gst_saliency_scheduler_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
@@ -583,7 +533,7 @@ static GstFlowReturn gst_saliency_scheduler_transform_ip(GstBaseTransform *trans
   try {
     r = s->runner->run(*s->state, static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)),
                        GST_VIDEO_FRAME_WIDTH(&frame), GST_VIDEO_FRAME_HEIGHT(&frame),
-                       GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0), pixel_format(GST_VIDEO_FRAME_FORMAT(&frame)));
+                       GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0), sg::pixel_format(GST_VIDEO_FRAME_FORMAT(&frame)));
   } catch (const std::exception &e) {
     gst_video_frame_unmap(&frame);
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Inference failed: %s", e.what()), (nullptr));

@@ -1,0 +1,70 @@
+#include "element_support.h"
+
+#include <exception>
+
+#include "sparseinfer/error.h"
+
+namespace sparseinfer::gst {
+
+std::string base_name(const std::string &path) {
+  gchar *base = g_path_get_basename(path.c_str());
+  std::string name(base);
+  g_free(base);
+  return name;
+}
+
+bool check_model_file(GstElement *element, const std::string &path, const char *property) {
+  if (path.empty()) {
+    GST_ELEMENT_ERROR(element, RESOURCE, NOT_FOUND, ("No model set: set the '%s' property to an ONNX file.", property),
+                      (nullptr));
+    return false;
+  }
+  if (!g_file_test(path.c_str(), G_FILE_TEST_EXISTS)) {
+    GST_ELEMENT_ERROR(element, RESOURCE, NOT_FOUND,
+                      ("Model file \"%s\" (property '%s') does not exist.", path.c_str(), property), (nullptr));
+    return false;
+  }
+  return true;
+}
+
+void post_load_error(GstElement *element, const std::string &models) {
+  try {
+    throw;
+  } catch (const ModelError &e) {
+    if (e.node().empty() && e.op_type().empty())
+      GST_ELEMENT_ERROR(element, RESOURCE, READ,
+                        ("Could not load model \"%s\": %s", e.file().c_str(), e.reason().c_str()), ("%s", e.what()));
+    else
+      GST_ELEMENT_ERROR(element, LIBRARY, INIT,
+                        ("Cannot run model \"%s\": node '%s' (%s): %s", e.file().c_str(), e.node().c_str(),
+                         e.op_type().c_str(), e.reason().c_str()),
+                        ("%s", e.what()));
+  } catch (const Error &e) {
+    GST_ELEMENT_ERROR(element, LIBRARY, SETTINGS, ("Cannot use %s: %s", models.c_str(), e.what()), ("%s", e.what()));
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(element, LIBRARY, FAILED, ("Cannot use %s: %s", models.c_str(), e.what()), ("%s", e.what()));
+  } catch (...) {
+    GST_ELEMENT_ERROR(element, LIBRARY, FAILED, ("Cannot use %s: unknown error", models.c_str()), (nullptr));
+  }
+}
+
+PixelFormat pixel_format(GstVideoFormat format) {
+  switch (format) {
+    case GST_VIDEO_FORMAT_BGR:
+      return PixelFormat::BGR;
+    case GST_VIDEO_FORMAT_RGBx:
+      return PixelFormat::RGBx;
+    case GST_VIDEO_FORMAT_BGRx:
+      return PixelFormat::BGRx;
+    case GST_VIDEO_FORMAT_RGBA:
+      return PixelFormat::RGBA;
+    case GST_VIDEO_FORMAT_BGRA:
+      return PixelFormat::BGRA;
+    case GST_VIDEO_FORMAT_GRAY8:
+      return PixelFormat::GRAY8;
+    default:
+      return PixelFormat::RGB;
+  }
+}
+
+}  // namespace sparseinfer::gst

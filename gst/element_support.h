@@ -1,0 +1,31 @@
+// Glue every sparseinfer element needs the same way: model-file checks and
+// load errors posted as element errors a person can act on, and the mapping
+// of raw video formats to the core's pixel formats.
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <string>
+
+#include "sparseinfer/preprocess.h"
+
+namespace sparseinfer::gst {
+
+// The file name without its folders (the model name on metas and messages).
+std::string base_name(const std::string &path);
+
+// Posts RESOURCE/NOT_FOUND when `property` is unset or names no file.
+bool check_model_file(GstElement *element, const std::string &path, const char *property);
+
+// To be called from a catch block around model loading: posts the current
+// exception as an element error. A ModelError naming a node means the file
+// parsed but uses something we cannot run (LIBRARY/INIT); one without a node
+// means the file itself is bad (RESOURCE/READ); another sparseinfer::Error is
+// a settings problem with `models` (LIBRARY/SETTINGS); anything else FAILED.
+void post_load_error(GstElement *element, const std::string &models);
+
+// Formats outside the elements' caps never reach this; RGB is the fallback.
+PixelFormat pixel_format(GstVideoFormat format);
+
+}  // namespace sparseinfer::gst
