@@ -48,6 +48,15 @@ void post_load_error(GstElement *element, const std::string &models) {
   }
 }
 
+bool starts_new_stream(GstEvent *event, std::string &stream_id) {
+  if (GST_EVENT_TYPE(event) != GST_EVENT_STREAM_START) return false;
+  const gchar *id = nullptr;
+  gst_event_parse_stream_start(event, &id);
+  if (!id || stream_id == id) return false;
+  stream_id = id;
+  return true;
+}
+
 PixelFormat pixel_format(GstVideoFormat format) {
   switch (format) {
     case GST_VIDEO_FORMAT_BGR:

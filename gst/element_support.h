@@ -25,6 +25,11 @@ bool check_model_file(GstElement *element, const std::string &path, const char *
 // a settings problem with `models` (LIBRARY/SETTINGS); anything else FAILED.
 void post_load_error(GstElement *element, const std::string &models);
 
+// True when `event` is a STREAM_START whose stream-id differs from
+// `stream_id` (a new stream: its state must be forgotten); `stream_id` then
+// takes the new id.
+bool starts_new_stream(GstEvent *event, std::string &stream_id);
+
 // Formats outside the elements' caps never reach this; RGB is the fallback.
 PixelFormat pixel_format(GstVideoFormat format);
 

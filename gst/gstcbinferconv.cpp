@@ -742,15 +742,9 @@ static gboolean gst_cbinfer_conv_set_caps(GstBaseTransform *trans, GstCaps *inca
 static gboolean gst_cbinfer_conv_sink_event(GstBaseTransform *trans, GstEvent *event) {
   GstCbinferConv *self = GST_CBINFER_CONV(trans);
   switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_STREAM_START: {
-      const gchar *id = nullptr;
-      gst_event_parse_stream_start(event, &id);
-      if (self->streaming && id && self->streaming->stream_id != id) {
-        self->streaming->stream_id = id;
-        reset_stream(self, "new stream");
-      }
+    case GST_EVENT_STREAM_START:
+      if (self->streaming && sg::starts_new_stream(event, self->streaming->stream_id)) reset_stream(self, "new stream");
       break;
-    }
     case GST_EVENT_FLUSH_STOP:
       reset_stream(self, "flush");
       GST_OBJECT_LOCK(self);

@@ -464,15 +464,9 @@ static gboolean gst_saliency_scheduler_set_caps(GstBaseTransform *trans, GstCaps
 static gboolean gst_saliency_scheduler_sink_event(GstBaseTransform *trans, GstEvent *event) {
   GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(trans);
   switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_STREAM_START: {
-      const gchar *id = nullptr;
-      gst_event_parse_stream_start(event, &id);
-      if (self->streaming && id && self->streaming->stream_id != id) {
-        self->streaming->stream_id = id;
-        reset_stream(self, "new stream");
-      }
+    case GST_EVENT_STREAM_START:
+      if (self->streaming && sg::starts_new_stream(event, self->streaming->stream_id)) reset_stream(self, "new stream");
       break;
-    }
     case GST_EVENT_FLUSH_STOP:
       reset_stream(self, "flush");
       break;
