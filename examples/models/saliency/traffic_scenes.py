@@ -40,7 +40,7 @@ import numpy as np
 
 WIDTH, HEIGHT = 256, 128
 SEQUENCE_LENGTH = 24
-SPLIT_SIZES = {"train": 420, "val": 50, "test": 60}  # sequences per split
+SPLIT_SIZES = {"train": 1260, "val": 50, "test": 60}  # sequences per split
 SPLIT_CODES = {"train": 11, "val": 23, "test": 37}  # part of every sequence's seed
 LABELS = ("relevant red", "all relevant green", "no relevant light")
 
@@ -462,10 +462,21 @@ def sequence_generator(split, seed, index):
     return np.random.default_rng([SPLIT_CODES[split], seed, index])
 
 
-def render_split(split, seed=0):
-    """The split's sequences ("train", "val" or "test"); the same for the same split and seed."""
+def _render_one(key):
+    split, seed, index = key
+    return render_sequence(sequence_generator(split, seed, index))
+
+
+def render_split(split, seed=0, workers=1):
+    """The split's sequences ("train", "val" or "test"); the same for the same split and seed, whatever the workers."""
     count = SPLIT_SIZES.get(split, 1)  # an unknown split fails in sequence_generator
-    return [render_sequence(sequence_generator(split, seed, index)) for index in range(count)]
+    keys = [(split, seed, index) for index in range(count)]
+    if workers <= 1:
+        return [_render_one(key) for key in keys]
+    import multiprocessing
+
+    with multiprocessing.Pool(workers) as pool:  # every sequence has its own generator: order-independent
+        return pool.map(_render_one, keys, chunksize=8)
 
 
 def main():

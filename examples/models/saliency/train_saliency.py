@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Train the saliency dual-stream classifier in the paper's three steps and export it.
 
-1. Φ (LargeStream, w=1.0, 256x128) learns the task through its saliency gates.
+1. Φ (LargeStream, w=1.0, 256x128) learns the task through its saliency gates:
+   1a with s_i-weighted means of the gated features, then 1b with gated sums,
+   an L1 penalty on the maps and f_N hidden from the head on half the frames,
+   so that the maps become sparse.
 2. Φ' without propagation modules (w=0.1, 128x64) is pre-trained alone; this is
    also the baseline S (saliency_small_baseline.onnx).
 3. The propagation modules are attached and Φ' is trained with the saliency maps
@@ -11,8 +14,8 @@
 Data: traffic_scenes.render_split("train"/"val"/"test"); the network input is
 RGB/255 with the ImageNet mean and std, Φ' gets the frame halved with bilinear
 interpolation (half-pixel centres, a 2x2 average). Cross-entropy, Adam, cosine
-learning rate, horizontal flips in steps 1 and 2 (the ego lane stays in the
-middle of the image), fixed seeds, two CPU threads.
+learning rate, horizontal flips (with the maps in step 3; the ego lane stays in
+the middle of the image), fixed seeds, two CPU threads.
 
 Prints per step the validation accuracy and the AP of class 0 (relevant red),
 and at the end the same on the test split (Φ, S, and Φ' at k = 1, 2, 3).
@@ -55,7 +58,7 @@ class Split:
             data = np.load(path)
             frames, labels = data["frames"], data["labels"]
         else:
-            sequences = traffic_scenes.render_split(name)
+            sequences = traffic_scenes.render_split(name, workers=2)
             frames = np.stack([s.frames for s in sequences])
             labels = np.stack([s.labels for s in sequences])
             np.savez(path, frames=frames, labels=labels)
@@ -100,8 +103,8 @@ def flip(x):
     return torch.flip(x, dims=[3])
 
 
-def train(model, steps, batch, lr, sample, name):
-    """Generic loop: sample(generator) -> (forward arguments, labels)."""
+def train(model, steps, batch, lr, sample, name, penalty=None):
+    """Generic loop: sample(generator) -> (forward arguments, labels); penalty(outputs) is added to the loss."""
     generator = torch.Generator().manual_seed(SEED + len(name))
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=lr, weight_decay=1e-5)
@@ -113,6 +116,8 @@ def train(model, steps, batch, lr, sample, name):
         out = model(*args)
         logits = out[0] if isinstance(out, tuple) else out
         loss = F.cross_entropy(logits, labels)
+        if penalty is not None:
+            loss = loss + penalty(out)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -176,9 +181,11 @@ def main():
     parser.add_argument("--out", default=export_onnx.MODELS_DIR, help="where the .onnx files go")
     parser.add_argument("--work", default="/tmp/train_saliency", help="rendered splits and checkpoints")
     parser.add_argument("--large-steps", type=int, default=600)
-    parser.add_argument("--small-steps", type=int, default=1000)
+    parser.add_argument("--small-steps", type=int, default=1500)
     parser.add_argument("--prop-steps", type=int, default=600)
-    parser.add_argument("--map-sequences", type=int, default=420, help="training sequences used in step 3")
+    parser.add_argument("--sparsify-steps", type=int, default=150, help="step 1b: steps with sparse saliency gates")
+    parser.add_argument("--gate-l1", type=float, default=0.2, help="weight of the saliency maps' L1 penalty in step 1b")
+    parser.add_argument("--map-sequences", type=int, default=None, help="training sequences used in step 3 (all)")
     parser.add_argument("--resume", action="store_true", help="reuse the checkpoints of finished steps in --work")
     args = parser.parse_args()
 
@@ -197,10 +204,11 @@ def main():
 
     # Step 1: Φ with its saliency gates.
     torch.manual_seed(SEED + 1)
-    large = saliency_models.LargeStream()
+    large = saliency_models.LargeStream(context_dropout=0.0, gate_sum=False)
     step_start = time.time()
     if args.resume and os.path.exists(checkpoint("large")):
         large.load_state_dict(torch.load(checkpoint("large")))
+        large.gate_sum = True
     else:
         def sample_large(generator, batch):
             idx = torch.randint(len(train_split.labels), (batch,), generator=generator)
@@ -209,7 +217,15 @@ def main():
                 x = flip(x)
             return (x,), train_split.labels[idx]
 
-        train(large, args.large_steps, 32, 2e-3, sample_large, "step 1 Φ")
+        # 1a: the task, through s_i-weighted means of the gated features.
+        train(large, args.large_steps, 32, 2e-3, sample_large, "step 1a Φ")
+
+        # 1b: the gates become sparse: gated sums, L1 on the maps, f_N hidden from the head on half of the frames.
+        def sparse_maps(out):
+            return args.gate_l1 * saliency_models.gate_penalty(out[1:])
+
+        large.gate_sum, large.context_dropout = True, 0.5
+        train(large, args.sparsify_steps, 32, 5e-4, sample_large, "step 1b Φ", sparse_maps)
         torch.save(large.state_dict(), checkpoint("large"))
     large.eval()
     log(f"step 1 took {time.time() - step_start:.0f} s")
@@ -245,7 +261,7 @@ def main():
         small.load_state_dict(torch.load(checkpoint("small")))
     else:
         # Φ's maps for the first --map-sequences training sequences (Φ's forward pass is the costly part).
-        pair_frames = args.map_sequences * train_split.length
+        pair_frames = (args.map_sequences or train_split.sequences) * train_split.length
         _, maps_a, maps_b = large_outputs(large, train_split, limit=pair_frames)
         log(f"Φ maps for {len(maps_a)} training frames in {time.time() - step_start:.0f} s")
         sources = torch.nonzero(train_split.frame_index[:pair_frames] >= max(DELAYS)).flatten()
@@ -255,7 +271,10 @@ def main():
             k = torch.randint(min(DELAYS), max(DELAYS) + 1, (batch,), generator=generator)
             x = network_input(train_split.frames[idx], half=True)
             decay = torch.exp(-k.float() / TAU).view(-1, 1, 1, 1)
-            return (x, maps_a[idx - k], maps_b[idx - k], decay), train_split.labels[idx]
+            s_a, s_b = maps_a[idx - k], maps_b[idx - k]
+            if torch.rand(1, generator=generator).item() < 0.5:  # frame and maps flipped together
+                x, s_a, s_b = flip(x), flip(s_a), flip(s_b)
+            return (x, s_a, s_b, decay), train_split.labels[idx]
 
         train(small, args.prop_steps, 64, 1.5e-3, sample_pairs, "step 3 Φ'")
         torch.save(small.state_dict(), checkpoint("small"))
