@@ -76,4 +76,12 @@ PixelFormat pixel_format(GstVideoFormat format) {
   }
 }
 
+void set_meta_labels(GstSparseinferTensorMeta *meta, const std::vector<std::string> &labels) {
+  if (!meta || labels.empty()) return;
+  std::vector<const gchar *> strv;
+  for (const std::string &label : labels) strv.push_back(label.c_str());
+  strv.push_back(nullptr);
+  gst_sparseinfer_tensor_meta_set_labels(meta, strv.data());
+}
+
 }  // namespace sparseinfer::gst

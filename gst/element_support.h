@@ -1,13 +1,15 @@
 // Glue every sparseinfer element needs the same way: model-file checks and
-// load errors posted as element errors a person can act on, and the mapping
-// of raw video formats to the core's pixel formats.
+// load errors posted as element errors a person can act on, the mapping of
+// raw video formats to the core's pixel formats, and class names on metas.
 #pragma once
 
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
 #include <string>
+#include <vector>
 
+#include "sparseinfer-meta.h"
 #include "sparseinfer/preprocess.h"
 
 namespace sparseinfer::gst {
@@ -32,5 +34,8 @@ bool starts_new_stream(GstEvent *event, std::string &stream_id);
 
 // Formats outside the elements' caps never reach this; RGB is the fallback.
 PixelFormat pixel_format(GstVideoFormat format);
+
+// Puts the model's class names (sparseinfer::class_labels) on `meta`; none when empty.
+void set_meta_labels(GstSparseinferTensorMeta *meta, const std::vector<std::string> &labels);
 
 }  // namespace sparseinfer::gst

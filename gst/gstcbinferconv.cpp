@@ -156,6 +156,7 @@ struct Streaming {
   std::vector<HeldTensor> held;
   std::vector<sg::Detection> held_detections;  // frame pixels
   std::string model_name;
+  std::vector<std::string> labels;  // class names from the model's metadata, or none
   double latency_ms = 0;  // smoothed processing time
   std::vector<guint8> mask;
 
@@ -682,6 +683,7 @@ static gboolean gst_cbinfer_conv_start(GstBaseTransform *trans) {
       break;
   }
   streaming->model_name = sg::base_name(settings.model_path);
+  streaming->labels = si::class_labels(streaming->driver.model());
   GST_INFO_OBJECT(self, "loaded %s (%s, task %s)", settings.model_path.c_str(), si::mode_name(settings.mode),
                   gst_sparseinfer_task_to_string(streaming->task));
   self->streaming = streaming;
@@ -810,9 +812,13 @@ static void update_latency(GstCbinferConv *self, double ms) {
   }
 }
 
-static void attach_detections(GstBuffer *buf, const std::vector<sg::Detection> &detections) {
+// ROIs are named after the model's class names when it has them, else "class-N".
+static void attach_detections(GstBuffer *buf, const std::vector<sg::Detection> &detections,
+                              const std::vector<std::string> &labels) {
   for (const sg::Detection &d : detections) {
-    gchar *label = g_strdup_printf("class-%d", d.label);
+    gchar *label = d.label >= 0 && size_t(d.label) < labels.size() && !labels[size_t(d.label)].empty()
+                       ? g_strdup(labels[size_t(d.label)].c_str())
+                       : g_strdup_printf("class-%d", d.label);
     const guint x = guint(std::max(0.0f, std::floor(d.x1)));
     const guint y = guint(std::max(0.0f, std::floor(d.y1)));
     const guint w = guint(std::max(0.0f, std::ceil(d.x2) - float(x)));
@@ -827,6 +833,7 @@ static void attach_detections(GstBuffer *buf, const std::vector<sg::Detection> &
 
 static void attach_held_tensors(GstBuffer *buf, const Streaming *s) {
   GstSparseinferTensorMeta *meta = gst_buffer_add_sparseinfer_tensor_meta(buf, s->model_name.c_str(), s->task);
+  sg::set_meta_labels(meta, s->labels);
   for (const HeldTensor &t : s->held)
     gst_sparseinfer_tensor_meta_add_tensor_bytes(meta, t.name.c_str(), t.dtype, guint(t.dims.size()), t.dims.data(),
                                                  t.data);
@@ -972,7 +979,7 @@ static GstFlowReturn gst_cbinfer_conv_transform_ip(GstBaseTransform *trans, GstB
   }
 
   attach_held_tensors(buf, s);
-  if (s->task == GST_SPARSEINFER_TASK_DETECTION) attach_detections(buf, s->held_detections);
+  if (s->task == GST_SPARSEINFER_TASK_DETECTION) attach_detections(buf, s->held_detections, s->labels);
   gst_buffer_add_sparseinfer_stream_meta(buf, stats, mask, mask_w, mask_h);
 
   GST_OBJECT_LOCK(self);

@@ -31,8 +31,9 @@
  * |[
  * gst-launch-1.0 videotestsrc num-buffers=60 ! video/x-raw,format=RGB,width=256,height=128 ! \
  *     saliencyscheduler large-model=saliency_large.onnx small-model=saliency_small.onnx period=3 ! \
- *     sparseinferoverlay labels="relevant red,all relevant green,no relevant light" ! videoconvert ! autovideosink
- * ]| The paper's fixed schedule, drawn over the frames.
+ *     sparseinferoverlay ! videoconvert ! autovideosink
+ * ]| The paper's fixed schedule, drawn over the frames. The tensor meta carries the class names of the
+ * large model's "labels" metadata, which the overlay shows.
  * |[
  * gst-launch-1.0 v4l2src ! videoconvert ! videoscale ! video/x-raw,format=RGB,width=256,height=128 ! \
  *     saliencyscheduler large-model=saliency_large.onnx small-model=saliency_small.onnx \
@@ -494,6 +495,7 @@ static void attach_results(GstBuffer *buf, const Streaming *s, const si::DualStr
   GstSparseinferTensorMeta *meta = gst_buffer_add_sparseinfer_tensor_meta(
       buf, (r.stream == si::DualStream::Large ? s->large_name : s->small_name).c_str(),
       GST_SPARSEINFER_TASK_CLASSIFICATION);
+  sg::set_meta_labels(meta, s->runner->labels());
   const gint64 prob_dims[2] = {1, si::kSaliencyClasses};
   const gint64 one[1] = {1};
   const gint64 stream = gint64(r.stream), delay = r.k, macs = r.macs;

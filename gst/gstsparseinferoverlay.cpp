@@ -150,7 +150,9 @@ static void gst_sparseinfer_overlay_class_init(GstSparseinferOverlayClass *klass
   g_object_class_install_property(
       gobject_class, PROP_LABELS,
       g_param_spec_string("labels", "Labels",
-                          "Class names by class id, separated by commas (default: the class number)", nullptr, flags));
+                          "Class names by class id, separated by commas (default: the names in the model's "
+                          "\"labels\" metadata, else the class number)",
+                          nullptr, flags));
   g_object_class_install_property(gobject_class, PROP_TEXT_SCALE,
                                   g_param_spec_uint("text-scale", "Text scale", "Screen pixels per font pixel", 1,
                                                     MAX_TEXT_SCALE, DEFAULT_TEXT_SCALE, flags));
@@ -439,6 +441,9 @@ static GstFlowReturn gst_sparseinfer_overlay_transform_frame_ip(GstVideoFilter *
   sg::Canvas canvas = canvas_for(frame);
   const GstSparseinferTensorMeta *tensors = gst_buffer_get_sparseinfer_tensor_meta(buf);
   const GstSparseinferStreamMeta *stream = gst_buffer_get_sparseinfer_stream_meta(buf);
+  // The labels property wins; otherwise the names the model carries in its metadata.
+  if (s.labels.empty() && tensors && tensors->labels)
+    for (gchar **p = tensors->labels; *p; ++p) s.labels.emplace_back(*p);
 
   if (tensors && tensors->n_tensors > 0) {
     const GstSparseinferTensor &first = tensors->tensors[0];

@@ -123,6 +123,7 @@ DualStreamRunner::DualStreamRunner(const DualStreamOptions& options) : options_(
   lopt.mode = Mode::Dense;
   lopt.input_shapes = {{1, 3, height_, width_}};
   large_ = std::make_unique<Engine>(*large, lopt);
+  labels_ = class_labels(*large);
 
   large_logits_ = find_named(large_->outputs(), kLogits, lf, "output");
   expect_shape(large_->outputs()[large_logits_].shape, {1, kSaliencyClasses}, lf, "output 'logits'");

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
 
@@ -45,6 +47,24 @@ int Model::producer_of(const std::string& value) const {
     for (const auto& out : nodes[i].outputs)
       if (out == value) return static_cast<int>(i);
   return -1;
+}
+
+std::vector<std::string> class_labels(const Model& model) {
+  std::vector<std::string> labels;
+  auto it = model.metadata.find("labels");
+  if (it == model.metadata.end() || it->second.empty()) return labels;
+  const std::string& text = it->second;
+  size_t start = 0;
+  while (true) {
+    const size_t end = std::min(text.find(',', start), text.size());
+    const std::string field = text.substr(start, end - start);
+    const size_t first = field.find_first_not_of(" \t");
+    labels.push_back(first == std::string::npos ? std::string()
+                                                : field.substr(first, field.find_last_not_of(" \t") - first + 1));
+    if (end == text.size()) break;
+    start = end + 1;
+  }
+  return labels;
 }
 
 }  // namespace sparseinfer

@@ -303,6 +303,7 @@ void Importer::check_and_sort() {
 Model Importer::run(const onnx::ModelProto& proto) {
   model_.path = label_;
   model_.producer = proto.producer_name();
+  for (const auto& entry : proto.metadata_props()) model_.metadata[entry.key()] = entry.value();
   if (!proto.has_graph()) fail("the model has no graph");
   read_opset(proto);
   const auto& graph = proto.graph();

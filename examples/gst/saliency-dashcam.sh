@@ -10,7 +10,6 @@ source "$(dirname "$0")/common.sh"
 out="${1:-saliency-dashcam.avi}"
 period="${2:-3}"
 schedule="${3:-fixed}"
-labels="relevant red,all relevant green,no relevant light"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -40,5 +39,5 @@ fi
 gst-launch-1.0 -q "${src[@]}" ! \
   saliencyscheduler large-model="$models/saliency_large.onnx" small-model="$models/saliency_small.onnx" \
     period="$period" schedule="$schedule" ! \
-  sparseinferoverlay labels="$labels" text-scale=1 ! videoconvert ! avenc_mpeg4 ! avimux ! filesink location="$out"
+  sparseinferoverlay text-scale=1 ! videoconvert ! avenc_mpeg4 ! avimux ! filesink location="$out"
 echo "wrote $out"

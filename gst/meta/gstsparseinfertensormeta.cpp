@@ -17,6 +17,7 @@ gboolean tensor_meta_init(GstMeta *meta, gpointer, GstBuffer *) {
   tmeta->task = GST_SPARSEINFER_TASK_UNKNOWN;
   tmeta->n_tensors = 0;
   tmeta->tensors = nullptr;
+  tmeta->labels = nullptr;
   return TRUE;
 }
 
@@ -28,6 +29,7 @@ void tensor_meta_free(GstMeta *meta, GstBuffer *) {
   }
   g_free(tmeta->tensors);
   g_free(tmeta->model_name);
+  g_strfreev(tmeta->labels);
 }
 
 /* Tensors describe the whole frame whatever its resolution, so a copy and a
@@ -42,6 +44,7 @@ gboolean tensor_meta_transform(GstBuffer *dest, GstMeta *meta, GstBuffer *, GQua
   }
   GstSparseinferTensorMeta *dst = gst_buffer_add_sparseinfer_tensor_meta(dest, src->model_name, src->task);
   if (!dst) return FALSE;
+  gst_sparseinfer_tensor_meta_set_labels(dst, src->labels);
   for (guint i = 0; i < src->n_tensors; ++i) {
     const GstSparseinferTensor &t = src->tensors[i];
     gst_sparseinfer_tensor_meta_add_tensor_bytes(dst, t.name, t.dtype, t.n_dims, t.dims, t.data);
@@ -111,6 +114,20 @@ GstSparseinferTensorMeta *gst_buffer_add_sparseinfer_tensor_meta(GstBuffer *buff
   meta->model_name = g_strdup(model_name);
   meta->task = task;
   return meta;
+}
+
+void gst_sparseinfer_tensor_meta_set_labels(GstSparseinferTensorMeta *meta, const gchar *const *labels) {
+  g_return_if_fail(meta != nullptr);
+  g_strfreev(meta->labels);
+  meta->labels = labels ? g_strdupv(const_cast<gchar **>(labels)) : nullptr;
+}
+
+const gchar *gst_sparseinfer_tensor_meta_get_label(const GstSparseinferTensorMeta *meta, gint id) {
+  g_return_val_if_fail(meta != nullptr, nullptr);
+  if (!meta->labels || id < 0) return nullptr;
+  for (gint i = 0; meta->labels[i]; ++i)
+    if (i == id) return meta->labels[i];
+  return nullptr;
 }
 
 gboolean gst_sparseinfer_tensor_meta_add_tensor_bytes(GstSparseinferTensorMeta *meta, const gchar *name,

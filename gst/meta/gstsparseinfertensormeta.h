@@ -71,6 +71,8 @@ typedef struct _GstSparseinferTensorMeta GstSparseinferTensorMeta;
  * @task: how to read the tensors
  * @n_tensors: number of tensors
  * @tensors: (array length=n_tensors): the graph outputs, in graph order
+ * @labels: (array zero-terminated=1) (nullable): class names by class index,
+ *   from the model's "labels" metadata entry; NULL when the model has none
  */
 struct _GstSparseinferTensorMeta {
   GstMeta meta;
@@ -78,6 +80,7 @@ struct _GstSparseinferTensorMeta {
   GstSparseinferTask task;
   guint n_tensors;
   GstSparseinferTensor *tensors;
+  gchar **labels;
 };
 
 GST_SPARSEINFER_META_API GType gst_sparseinfer_tensor_meta_api_get_type(void);
@@ -105,6 +108,14 @@ GST_SPARSEINFER_META_API
 gboolean gst_sparseinfer_tensor_meta_add_tensor_bytes(GstSparseinferTensorMeta *meta, const gchar *name,
                                                       GstSparseinferDType dtype, guint n_dims, const gint64 *dims,
                                                       GBytes *data);
+
+/* Replaces the class names with a copy of @labels (NULL-terminated; NULL clears them). */
+GST_SPARSEINFER_META_API
+void gst_sparseinfer_tensor_meta_set_labels(GstSparseinferTensorMeta *meta, const gchar *const *labels);
+
+/* The name of class @id, or NULL when the meta has no name for it. */
+GST_SPARSEINFER_META_API
+const gchar *gst_sparseinfer_tensor_meta_get_label(const GstSparseinferTensorMeta *meta, gint id);
 
 /* The tensor called @name, or NULL. */
 GST_SPARSEINFER_META_API

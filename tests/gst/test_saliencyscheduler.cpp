@@ -108,6 +108,10 @@ FrameOut read(GstBuffer *buf) {
   const GstSparseinferTensorMeta *m = gst_buffer_get_sparseinfer_tensor_meta(buf);
   fail_unless(m != nullptr, "no tensor meta");
   fail_unless_equals_int(m->task, GST_SPARSEINFER_TASK_CLASSIFICATION);
+  // The class names of the large model's "labels" metadata travel on every frame.
+  fail_unless_equals_string(gst_sparseinfer_tensor_meta_get_label(m, 0), "relevant red");
+  fail_unless_equals_string(gst_sparseinfer_tensor_meta_get_label(m, 2), "no relevant light");
+  fail_unless(gst_sparseinfer_tensor_meta_get_label(m, 3) == nullptr);
   const GstSparseinferTensor *p = gst_sparseinfer_tensor_meta_get_tensor(m, "probabilities");
   fail_unless(p != nullptr);
   fail_unless_equals_int(p->n_dims, 2);
@@ -174,6 +178,36 @@ GST_START_TEST(test_period_3_pattern_and_results) {
   }
   fail_unless_equals_string(pattern.c_str(), "LssLssL");
   gst_harness_teardown(hs);
+}
+GST_END_TEST;
+
+// The first frame after saliencyscheduler ! sparseinferoverlay `overlay_props`, as bytes (no statistics
+// line: its timings differ from run to run).
+std::vector<guint8> overlaid_frame(const std::string &overlay_props, Size s) {
+  const std::string launch = "saliencyscheduler large-model=\"" + kLarge + "\" small-model=\"" + kSmall +
+                             "\" threads=1 ! sparseinferoverlay stats=false " + overlay_props;
+  GstHarness *hs = gst_harness_new_parse(launch.c_str());
+  const std::string caps =
+      "video/x-raw,format=RGB,width=" + std::to_string(s.w) + ",height=" + std::to_string(s.h) + ",framerate=30/1";
+  gst_harness_set_caps_str(hs, caps.c_str(), caps.c_str());
+  GstBuffer *out = push_pull(hs, s, 0);
+  GstMapInfo map;
+  fail_unless(gst_buffer_map(out, &map, GST_MAP_READ));
+  std::vector<guint8> bytes(map.data, map.data + map.size);
+  gst_buffer_unmap(out, &map);
+  gst_buffer_unref(out);
+  gst_harness_teardown(hs);
+  return bytes;
+}
+
+GST_START_TEST(test_overlay_names_classes_from_model_metadata) {
+  const Size s = model_size();
+  const std::vector<guint8> from_metadata = overlaid_frame("", s);
+  const std::vector<guint8> named = overlaid_frame("labels=\"relevant red,all relevant green,no relevant light\"", s);
+  const std::vector<guint8> renamed = overlaid_frame("labels=\"stop,go,none\"", s);
+  fail_unless(from_metadata == named, "without a labels property the overlay uses the model's names");
+  fail_unless(from_metadata != renamed, "the labels property overrides the model's names");
+  fail_unless(from_metadata != frame_pixels(s, 0), "the overlay drew nothing");
 }
 GST_END_TEST;
 
@@ -305,6 +339,7 @@ static Suite *saliencyscheduler_suite(void) {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_period_3_pattern_and_results);
   tcase_add_test(tc, test_resets);
+  tcase_add_test(tc, test_overlay_names_classes_from_model_metadata);
   tcase_add_test(tc, test_emit_stats);
   tcase_add_test(tc, test_bad_models);
   return s;

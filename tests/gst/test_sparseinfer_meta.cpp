@@ -27,6 +27,9 @@ GstBuffer *buffer_with_metas(GstSparseinferFrameStats **stats_out) {
   ASSERT_CRITICAL(
       gst_sparseinfer_tensor_meta_add_tensor(tm, "bad", GST_SPARSEINFER_DTYPE_FLOAT32, 4, dims, scores.data(), 4));
   fail_unless_equals_int(tm->n_tensors, 1);
+  fail_unless(tm->labels == nullptr);
+  const gchar *labels[] = {"road", "car", nullptr};
+  gst_sparseinfer_tensor_meta_set_labels(tm, labels);
 
   GstSparseinferFrameStats *stats = gst_sparseinfer_frame_stats_new("stream-a", 2);
   stats->frame_index = 5;
@@ -68,6 +71,10 @@ GST_START_TEST(test_copy) {
   const GstSparseinferTensor *t = gst_sparseinfer_tensor_meta_get_tensor(b, "scores");
   fail_unless(t != nullptr && gst_sparseinfer_tensor_get_floats(t)[3] == 1.5f);
   fail_unless(gst_sparseinfer_tensor_meta_get_tensor(b, "nothing") == nullptr);
+  fail_unless(b->labels != nullptr && b->labels != a->labels);  // a copy of its own
+  fail_unless_equals_string(gst_sparseinfer_tensor_meta_get_label(b, 1), "car");
+  fail_unless(gst_sparseinfer_tensor_meta_get_label(b, 2) == nullptr);
+  fail_unless(gst_sparseinfer_tensor_meta_get_label(b, -1) == nullptr);
 
   const GstSparseinferStreamMeta *sa = gst_buffer_get_sparseinfer_stream_meta(buf);
   const GstSparseinferStreamMeta *sb = gst_buffer_get_sparseinfer_stream_meta(copy);

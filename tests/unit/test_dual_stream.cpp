@@ -120,6 +120,12 @@ TEST(DualStreamContract, ModelsDeclareTheContractShapes) {
   EXPECT_LT(r.small_macs_dense() * 5, r.large_macs());
 }
 
+TEST(DualStreamRunner, LabelsComeFromTheLargeModelsMetadata) {
+  DualStreamRunner runner(options());
+  EXPECT_EQ(runner.labels(),
+            (std::vector<std::string>{"relevant red", "all relevant green", "no relevant light"}));
+}
+
 TEST(DualStreamContract, SmallModelUsesDecayAndMaps) {
   DualStreamRunner r(options());
   const Engine& e = r.small_engine();

@@ -203,6 +203,26 @@ TEST(ModelImport, ValidConvBnReluRoundTrip) {
   EXPECT_EQ(m.producer_of("W"), -1);
 }
 
+TEST(ModelImport, MetadataAndClassLabels) {
+  Builder plain = conv_bn_relu();
+  si::Model none = si::load_model_from_bytes(plain.bytes(), "plain.onnx");
+  EXPECT_TRUE(none.metadata.empty());
+  EXPECT_TRUE(si::class_labels(none).empty());
+
+  Builder b = conv_bn_relu();
+  for (auto [key, value] : {std::pair<const char*, const char*>{"labels", " cat, dog ,,\tbird "},
+                            {"description", "four classes"}}) {
+    auto* entry = b.proto().add_metadata_props();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  si::Model m = si::load_model_from_bytes(b.bytes(), "labelled.onnx");
+  ASSERT_EQ(m.metadata.size(), 2u);
+  EXPECT_EQ(m.metadata.at("description"), "four classes");
+  // Names are trimmed; an empty field keeps its place (class 2 has no name).
+  EXPECT_EQ(si::class_labels(m), (std::vector<std::string>{"cat", "dog", "", "bird"}));
+}
+
 TEST(ModelImport, NodesAreSortedTopologicallyAndConstantsBecomeInitializers) {
   Builder b(9);
   b.input("x", {1, 4});

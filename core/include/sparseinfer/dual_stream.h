@@ -240,6 +240,8 @@ class DualStreamRunner {
   int small_input_height() const { return small_height_; }
   int64_t large_macs() const;        // Phi's dense MACs per frame
   int64_t small_macs_dense() const;  // Phi''s dense MACs per frame
+  // Class names from Phi's "labels" metadata (class_labels), empty when it has none.
+  const std::vector<std::string>& labels() const { return labels_; }
 
  private:
   DualStreamResult run_inputs(DualStreamState& state, StreamChoice choice, double preprocess_ms) const;
@@ -253,6 +255,7 @@ class DualStreamRunner {
   size_t small_frame_ = 0, small_decay_ = 0;
   std::array<size_t, 2> small_maps_{};
   size_t small_logits_ = 0;
+  std::vector<std::string> labels_;
 };
 
 }  // namespace sparseinfer

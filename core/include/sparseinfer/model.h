@@ -83,10 +83,16 @@ struct Model {
   std::vector<ValueInfo> outputs;  // graph outputs, in graph order
   std::map<std::string, Tensor> initializers;
   std::vector<Node> nodes;  // topologically sorted
+  // The file's metadata_props (key -> value; a repeated key keeps its last value).
+  std::map<std::string, std::string> metadata;
 
   // Index of the node that produces a value, or -1 for inputs/initializers.
   int producer_of(const std::string& value) const;
 };
+
+// Class names from the "labels" metadata entry: comma-separated, each name
+// trimmed of spaces. Empty when the model has no such entry.
+std::vector<std::string> class_labels(const Model& model);
 
 // Limits applied while reading, so a hostile file cannot make us allocate
 // without bound before we notice.
