@@ -84,4 +84,40 @@ void set_meta_labels(GstSparseinferTensorMeta *meta, const std::vector<std::stri
   gst_sparseinfer_tensor_meta_set_labels(meta, strv.data());
 }
 
+namespace {
+// A new estimate is posted when it moves by more than this share...
+constexpr double kLatencyChangeRatio = 0.2;
+// ...and by at least this much, so jitter on tiny models stays quiet.
+constexpr GstClockTime kLatencyChangeMin = 2 * GST_MSECOND;
+// Weight of a new frame in the processing-time average.
+constexpr double kLatencySmoothing = 0.1;
+}  // namespace
+
+void update_latency(GstElement *element, LatencyEstimate &estimate, GstClockTime *reported, double ms) {
+  estimate.smoothed_ms =
+      estimate.smoothed_ms > 0 ? (1.0 - kLatencySmoothing) * estimate.smoothed_ms + kLatencySmoothing * ms : ms;
+  const GstClockTime value = GstClockTime(estimate.smoothed_ms * GST_MSECOND);
+  GST_OBJECT_LOCK(element);
+  const GstClockTime before = *reported;
+  const GstClockTime delta = value > before ? value - before : before - value;
+  // The first estimate is always reported; later ones only when they moved enough to matter.
+  const bool post = (before == 0 && value > 0) ||
+                    (delta >= kLatencyChangeMin && double(delta) > kLatencyChangeRatio * double(before));
+  if (post) *reported = value;
+  GST_OBJECT_UNLOCK(element);
+  if (post) {
+    GST_INFO_OBJECT(element, "processing latency now %" GST_TIME_FORMAT, GST_TIME_ARGS(value));
+    gst_element_post_message(element, gst_message_new_latency(GST_OBJECT(element)));
+  }
+}
+
+void add_latency(GstQuery *query, GstClockTime ours) {
+  gboolean live;
+  GstClockTime min, max;
+  gst_query_parse_latency(query, &live, &min, &max);
+  min += ours;
+  if (GST_CLOCK_TIME_IS_VALID(max)) max += ours;
+  gst_query_set_latency(query, live, min, max);
+}
+
 }  // namespace sparseinfer::gst

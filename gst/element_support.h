@@ -1,6 +1,7 @@
 // Glue every sparseinfer element needs the same way: model-file checks and
 // load errors posted as element errors a person can act on, the mapping of
-// raw video formats to the core's pixel formats, and class names on metas.
+// raw video formats to the core's pixel formats, class names on metas, and
+// the processing latency reported to the pipeline.
 #pragma once
 
 #include <gst/gst.h>
@@ -37,5 +38,19 @@ PixelFormat pixel_format(GstVideoFormat format);
 
 // Puts the model's class names (sparseinfer::class_labels) on `meta`; none when empty.
 void set_meta_labels(GstSparseinferTensorMeta *meta, const std::vector<std::string> &labels);
+
+// Smoothed processing time of the frames that bound an element's latency.
+struct LatencyEstimate {
+  double smoothed_ms = 0;  // 0 until the first frame
+};
+
+// Adds one frame's processing time to `estimate`. When the smoothed value has
+// moved enough from `*reported` (the value the element answers latency queries
+// with, read and written under the element's object lock), stores it there and
+// posts a LATENCY message so the pipeline asks again.
+void update_latency(GstElement *element, LatencyEstimate &estimate, GstClockTime *reported, double ms);
+
+// Adds an element's own latency to a LATENCY query that upstream has answered.
+void add_latency(GstQuery *query, GstClockTime ours);
 
 }  // namespace sparseinfer::gst

@@ -86,12 +86,6 @@ namespace sg = sparseinfer::gst;
 static const gdouble DEFAULT_MEAN[3] = {0.485, 0.456, 0.406};  // ImageNet, on values in [0, 1]
 static const gdouble DEFAULT_STD[3] = {0.229, 0.224, 0.225};
 
-/* A new latency estimate is posted when it moves by more than this share. */
-#define LATENCY_CHANGE_RATIO 0.2
-/* ...and by at least this much, so jitter on tiny models stays quiet. */
-#define LATENCY_CHANGE_MIN (2 * GST_MSECOND)
-/* Weight of a new frame in the processing-time average. */
-#define LATENCY_SMOOTHING 0.1
 
 enum {
   PROP_0,
@@ -157,7 +151,7 @@ struct Streaming {
   std::vector<sg::Detection> held_detections;  // frame pixels
   std::string model_name;
   std::vector<std::string> labels;  // class names from the model's metadata, or none
-  double latency_ms = 0;  // smoothed processing time
+  sg::LatencyEstimate latency;  // smoothed processing time of the inferred frames
   std::vector<guint8> mask;
 
   void clear_held() {
@@ -780,36 +774,12 @@ static gboolean gst_cbinfer_conv_query(GstBaseTransform *trans, GstPadDirection 
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
     return GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
   if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query)) return FALSE;
-  gboolean live;
-  GstClockTime min, max;
-  gst_query_parse_latency(query, &live, &min, &max);
   GST_OBJECT_LOCK(self);
   const GstClockTime ours = self->latency;
   GST_OBJECT_UNLOCK(self);
-  min += ours;
-  if (GST_CLOCK_TIME_IS_VALID(max)) max += ours;
   GST_DEBUG_OBJECT(self, "latency: adding %" GST_TIME_FORMAT, GST_TIME_ARGS(ours));
-  gst_query_set_latency(query, live, min, max);
+  sg::add_latency(query, ours);
   return TRUE;
-}
-
-// Smooths the processing time and tells the pipeline when it moved enough to matter.
-static void update_latency(GstCbinferConv *self, double ms) {
-  Streaming *s = self->streaming;
-  s->latency_ms = s->latency_ms > 0 ? (1.0 - LATENCY_SMOOTHING) * s->latency_ms + LATENCY_SMOOTHING * ms : ms;
-  const GstClockTime estimate = GstClockTime(s->latency_ms * GST_MSECOND);
-  GST_OBJECT_LOCK(self);
-  const GstClockTime reported = self->latency;
-  const GstClockTime delta = estimate > reported ? estimate - reported : reported - estimate;
-  // The first estimate is always reported; later ones only when they moved enough to matter.
-  const gboolean post = (reported == 0 && estimate > 0) ||
-                        (delta >= LATENCY_CHANGE_MIN && double(delta) > LATENCY_CHANGE_RATIO * double(reported));
-  if (post) self->latency = estimate;
-  GST_OBJECT_UNLOCK(self);
-  if (post) {
-    GST_INFO_OBJECT(self, "processing latency now %" GST_TIME_FORMAT, GST_TIME_ARGS(estimate));
-    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
-  }
 }
 
 // ROIs are named after the model's class names when it has them, else "class-N".
@@ -878,7 +848,7 @@ static GstFlowReturn gst_cbinfer_conv_transform_ip(GstBaseTransform *trans, GstB
   gboolean qos_skip = FALSE;
   if (infer && have_held && gst_base_transform_is_qos_enabled(trans) && GST_CLOCK_TIME_IS_VALID(earliest)) {
     const GstClockTime rt = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
-    const GstClockTime cost = GstClockTime(s->latency_ms * GST_MSECOND);
+    const GstClockTime cost = GstClockTime(s->latency.smoothed_ms * GST_MSECOND);
     if (GST_CLOCK_TIME_IS_VALID(rt) && rt <= earliest + cost) {
       GST_DEBUG_OBJECT(self, "frame at %" GST_TIME_FORMAT " would be late: keeping the last results",
                        GST_TIME_ARGS(rt));
@@ -975,7 +945,7 @@ static GstFlowReturn gst_cbinfer_conv_transform_ip(GstBaseTransform *trans, GstB
     stats->state_bytes = s->driver.state().state_bytes();
     for (guint i = 0; i < stats->n_layers && i < result.layer_stats.size(); ++i)
       stats->layer_changed_fractions[i] = result.layer_stats[i].changed_fraction;
-    update_latency(self, ms);
+    sg::update_latency(GST_ELEMENT(self), s->latency, &self->latency, ms);
   }
 
   attach_held_tensors(buf, s);

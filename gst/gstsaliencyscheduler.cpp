@@ -25,7 +25,9 @@
  * spent on the frame), and a #GstSparseinferStreamMeta whose saliency state
  * holds the maps of the last large run and its frame index. A new stream, a
  * flush, a caps change and a discontinuity reset the stream: the next frame
- * runs the large model. Pixels pass through untouched.
+ * runs the large model. Pixels pass through untouched. The element answers
+ * the latency query with the large model's smoothed processing time, the
+ * longest a frame is held.
  *
  * ## Example launch lines
  * |[
@@ -112,6 +114,7 @@ struct Streaming {
   std::string large_name, small_name;
   // The maps of the last large run as the stream meta shares them (one object per large run).
   GstSparseinferSaliencyState *saliency = nullptr;
+  sg::LatencyEstimate latency;  // processing time of the large frames (the small ones are faster)
 
   void drop_saliency() {
     if (saliency) gst_sparseinfer_saliency_state_unref(saliency);
@@ -137,6 +140,7 @@ struct _GstSaliencyScheduler {
   gint threads;
   gboolean emit_stats;
 
+  GstClockTime latency; /* reported to the pipeline, under the object lock */
   Streaming *streaming;
 };
 
@@ -185,6 +189,7 @@ static void gst_saliency_scheduler_set_property(GObject *object, guint prop_id, 
 static void gst_saliency_scheduler_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
 static void gst_saliency_scheduler_finalize(GObject *object);
 static gboolean gst_saliency_scheduler_start(GstBaseTransform *trans);
+static gboolean gst_saliency_scheduler_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query);
 static gboolean gst_saliency_scheduler_stop(GstBaseTransform *trans);
 static gboolean gst_saliency_scheduler_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps);
 static gboolean gst_saliency_scheduler_sink_event(GstBaseTransform *trans, GstEvent *event);
@@ -264,6 +269,7 @@ static void gst_saliency_scheduler_class_init(GstSaliencySchedulerClass *klass) 
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_start);
+  trans_class->query = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_query);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_stop);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_set_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_sink_event);
@@ -287,6 +293,7 @@ static void gst_saliency_scheduler_init(GstSaliencyScheduler *self) {
   self->backend = DEFAULT_BACKEND;
   self->threads = DEFAULT_THREADS;
   self->emit_stats = DEFAULT_EMIT_STATS;
+  self->latency = 0;
   self->streaming = nullptr;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
 }
@@ -428,6 +435,21 @@ static gboolean gst_saliency_scheduler_start(GstBaseTransform *trans) {
                   si::mode_name(o.small_mode), si::schedule_kind_name(o.schedule.kind), o.schedule.period);
   delete self->streaming;
   self->streaming = streaming.release();
+  GST_OBJECT_LOCK(self);
+  self->latency = 0;
+  GST_OBJECT_UNLOCK(self);
+  return TRUE;
+}
+
+static gboolean gst_saliency_scheduler_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query) {
+  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(trans);
+  if (direction != GST_PAD_SRC || GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
+    return GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
+  if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query)) return FALSE;
+  GST_OBJECT_LOCK(self);
+  const GstClockTime ours = self->latency;
+  GST_OBJECT_UNLOCK(self);
+  sg::add_latency(query, ours);
   return TRUE;
 }
 
@@ -541,6 +563,7 @@ static GstFlowReturn gst_saliency_scheduler_transform_ip(GstBaseTransform *trans
   if (r.stream == si::DualStream::Large) {
     s->drop_saliency();
     s->saliency = saliency_snapshot(*s->state);
+    sg::update_latency(GST_ELEMENT(self), s->latency, &self->latency, r.ms);
   }
 
   attach_results(buf, s, r);

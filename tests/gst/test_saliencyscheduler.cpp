@@ -211,6 +211,38 @@ GST_START_TEST(test_overlay_names_classes_from_model_metadata) {
 }
 GST_END_TEST;
 
+// The latency query adds the large model's processing time once it has run; a LATENCY message tells the pipeline.
+GST_START_TEST(test_latency) {
+  const Size s = model_size();
+  GstHarness *hs = harness("period=3", s);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(hs->element, bus);
+  const GstClockTime upstream = 10 * GST_MSECOND;
+  gst_harness_set_upstream_latency(hs, upstream);
+  auto query_min = [hs]() {
+    GstQuery *query = gst_query_new_latency();
+    fail_unless(gst_pad_peer_query(hs->sinkpad, query));
+    GstClockTime min;
+    gst_query_parse_latency(query, nullptr, &min, nullptr);
+    gst_query_unref(query);
+    return min;
+  };
+  fail_unless_equals_uint64(query_min(), upstream);  // nothing measured yet
+  fail_unless(gst_bus_pop_filtered(bus, GST_MESSAGE_LATENCY) == nullptr);
+  gst_buffer_unref(push_pull(hs, s, 0));  // the large model
+  const GstClockTime after_large = query_min();
+  fail_unless(after_large > upstream, "the large model's processing time was not added");
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_LATENCY);
+  fail_unless(msg != nullptr, "no LATENCY message posted");
+  gst_message_unref(msg);
+  for (int t = 1; t < 3; ++t) gst_buffer_unref(push_pull(hs, s, t));  // small frames leave it unchanged
+  fail_unless_equals_uint64(query_min(), after_large);
+  gst_element_set_bus(hs->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(hs);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_resets) {
   const Size s = model_size();
   GstHarness *hs = harness("period=3", s);
@@ -340,6 +372,7 @@ static Suite *saliencyscheduler_suite(void) {
   tcase_add_test(tc, test_period_3_pattern_and_results);
   tcase_add_test(tc, test_resets);
   tcase_add_test(tc, test_overlay_names_classes_from_model_metadata);
+  tcase_add_test(tc, test_latency);
   tcase_add_test(tc, test_emit_stats);
   tcase_add_test(tc, test_bad_models);
   return s;
