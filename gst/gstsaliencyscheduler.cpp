@@ -16,7 +16,8 @@
  * schedule=adaptive it runs earlier when the scene changed a lot since its last
  * run or the small model was unsure (top-1 minus top-2 probability), later
  * while the scene is still, and a cost budget keeps the average MACs per frame
- * under max-cost times the large model's. The small model can run in change
+ * under max-cost times the large model's (change-trigger, margin-trigger and
+ * change-pixel-threshold tune when it runs early). The small model can run in change
  * mode (CBinfer) on top.
  *
  * Each frame carries a #GstSparseinferTensorMeta (task classification) with
@@ -72,6 +73,10 @@ namespace sg = sparseinfer::gst;
 #define DEFAULT_SCHEDULE GST_SALIENCY_SCHEDULER_SCHEDULE_FIXED
 #define DEFAULT_MAX_COST 0.35
 #define MIN_MAX_COST 0.001
+/* The adaptive triggers default to the core's values. */
+static const gdouble DEFAULT_CHANGE_TRIGGER = si::ScheduleOptions{}.change_trigger;
+static const gdouble DEFAULT_MARGIN_TRIGGER = si::ScheduleOptions{}.margin_trigger;
+static const gfloat DEFAULT_CHANGE_PIXEL_THRESHOLD = si::DualStreamOptions{}.change_pixel_threshold;
 #define DEFAULT_SMALL_MODE GST_SALIENCY_SCHEDULER_SMALL_MODE_DENSE
 #define DEFAULT_SMALL_THRESHOLD 0.05f
 #define MAX_SMALL_THRESHOLD 1000.0f
@@ -88,6 +93,9 @@ enum {
   PROP_DECAY_TAU,
   PROP_SCHEDULE,
   PROP_MAX_COST,
+  PROP_CHANGE_TRIGGER,
+  PROP_MARGIN_TRIGGER,
+  PROP_CHANGE_PIXEL_THRESHOLD,
   PROP_SMALL_MODE,
   PROP_SMALL_THRESHOLD,
   PROP_BACKEND,
@@ -134,6 +142,8 @@ struct _GstSaliencyScheduler {
   gfloat decay_tau;
   GstSaliencySchedulerSchedule schedule;
   gdouble max_cost;
+  gdouble change_trigger, margin_trigger;
+  gfloat change_pixel_threshold;
   GstSaliencySchedulerSmallMode small_mode;
   gfloat small_threshold;
   GstSaliencySchedulerBackend backend;
@@ -239,6 +249,24 @@ static void gst_saliency_scheduler_class_init(GstSaliencySchedulerClass *klass) 
                           "(at least the small model's own fraction)",
                           MIN_MAX_COST, 1.0, DEFAULT_MAX_COST, ready));
   g_object_class_install_property(
+      gobject_class, PROP_CHANGE_TRIGGER,
+      g_param_spec_double("change-trigger", "Change trigger",
+                          "Adaptive: run the large model early when this share of pixels changed since its last run "
+                          "(see change-pixel-threshold)",
+                          0.0, 1.0, DEFAULT_CHANGE_TRIGGER, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_MARGIN_TRIGGER,
+      g_param_spec_double("margin-trigger", "Margin trigger",
+                          "Adaptive: run the large model early when the small model's top-1 minus top-2 probability "
+                          "on the previous frame is below this",
+                          0.0, 1.0, DEFAULT_MARGIN_TRIGGER, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_CHANGE_PIXEL_THRESHOLD,
+      g_param_spec_float("change-pixel-threshold", "Change pixel threshold",
+                         "A pixel counts as changed since the large model's last run when one of its channels moved "
+                         "by more than this (0-1, of the full pixel range; at the small model's resolution)",
+                         0.0f, 1.0f, DEFAULT_CHANGE_PIXEL_THRESHOLD, ready));
+  g_object_class_install_property(
       gobject_class, PROP_SMALL_MODE,
       g_param_spec_enum("small-mode", "Small mode", "Execution mode of the small model",
                         gst_saliency_scheduler_small_mode_get_type(), DEFAULT_SMALL_MODE, ready));
@@ -288,6 +316,9 @@ static void gst_saliency_scheduler_init(GstSaliencyScheduler *self) {
   self->decay_tau = DEFAULT_DECAY_TAU;
   self->schedule = DEFAULT_SCHEDULE;
   self->max_cost = DEFAULT_MAX_COST;
+  self->change_trigger = DEFAULT_CHANGE_TRIGGER;
+  self->margin_trigger = DEFAULT_MARGIN_TRIGGER;
+  self->change_pixel_threshold = DEFAULT_CHANGE_PIXEL_THRESHOLD;
   self->small_mode = DEFAULT_SMALL_MODE;
   self->small_threshold = DEFAULT_SMALL_THRESHOLD;
   self->backend = DEFAULT_BACKEND;
@@ -330,6 +361,15 @@ static void gst_saliency_scheduler_set_property(GObject *object, guint prop_id, 
       break;
     case PROP_MAX_COST:
       self->max_cost = g_value_get_double(value);
+      break;
+    case PROP_CHANGE_TRIGGER:
+      self->change_trigger = g_value_get_double(value);
+      break;
+    case PROP_MARGIN_TRIGGER:
+      self->margin_trigger = g_value_get_double(value);
+      break;
+    case PROP_CHANGE_PIXEL_THRESHOLD:
+      self->change_pixel_threshold = g_value_get_float(value);
       break;
     case PROP_SMALL_MODE:
       self->small_mode = (GstSaliencySchedulerSmallMode)g_value_get_enum(value);
@@ -375,6 +415,15 @@ static void gst_saliency_scheduler_get_property(GObject *object, guint prop_id, 
     case PROP_MAX_COST:
       g_value_set_double(value, self->max_cost);
       break;
+    case PROP_CHANGE_TRIGGER:
+      g_value_set_double(value, self->change_trigger);
+      break;
+    case PROP_MARGIN_TRIGGER:
+      g_value_set_double(value, self->margin_trigger);
+      break;
+    case PROP_CHANGE_PIXEL_THRESHOLD:
+      g_value_set_float(value, self->change_pixel_threshold);
+      break;
     case PROP_SMALL_MODE:
       g_value_set_enum(value, self->small_mode);
       break;
@@ -407,6 +456,9 @@ static gboolean gst_saliency_scheduler_start(GstBaseTransform *trans) {
   o.schedule.kind =
       self->schedule == GST_SALIENCY_SCHEDULER_SCHEDULE_ADAPTIVE ? si::ScheduleKind::Adaptive : si::ScheduleKind::Fixed;
   o.schedule.max_cost = self->max_cost;
+  o.schedule.change_trigger = self->change_trigger;
+  o.schedule.margin_trigger = self->margin_trigger;
+  o.change_pixel_threshold = self->change_pixel_threshold;
   o.decay_tau = self->decay_tau;
   o.small_mode = self->small_mode == GST_SALIENCY_SCHEDULER_SMALL_MODE_CHANGE ? si::Mode::Change : si::Mode::Dense;
   o.small_threshold = self->small_threshold;

@@ -2,6 +2,7 @@
 // fixed schedule's stream pattern and delays, results equal to the core
 // runner, the saliency state on the stream meta, resets, stats messages and
 // errors for missing or mismatched models.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -324,6 +325,46 @@ GST_START_TEST(test_emit_stats) {
 }
 GST_END_TEST;
 
+// The adaptive triggers are element properties: on frames where a red square moves, a change trigger of 0
+// (every change counts) runs the large model early for "scene-change"; a trigger of 1 never does.
+static std::vector<std::string> adaptive_reasons(const std::string &props, Size s, int frames) {
+  GstHarness *hs = harness("schedule=adaptive max-cost=0.6 margin-trigger=0 " + props + " emit-stats=true", s);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(hs->element, bus);
+  std::vector<std::string> reasons;
+  for (int t = 0; t < frames; ++t) {
+    gst_buffer_unref(push_pull(hs, s, t));
+    GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+    fail_unless(msg != nullptr);
+    reasons.emplace_back(gst_structure_get_string(gst_message_get_structure(msg), "reason"));
+    gst_message_unref(msg);
+  }
+  gst_element_set_bus(hs->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(hs);
+  return reasons;
+}
+
+GST_START_TEST(test_adaptive_trigger_properties) {
+  const Size s = model_size();
+  auto count = [](const std::vector<std::string> &r, const char *what) { return std::count(r.begin(), r.end(), what); };
+  const std::vector<std::string> eager = adaptive_reasons("change-trigger=0 change-pixel-threshold=0.05", s, 6);
+  const std::vector<std::string> never = adaptive_reasons("change-trigger=1", s, 6);
+  fail_unless(count(eager, "scene-change") > 0, "change-trigger=0 never triggered the large model");
+  fail_unless_equals_int(count(never, "scene-change"), 0);
+
+  GstElement *e = gst_element_factory_make("saliencyscheduler", nullptr);
+  gdouble change = 0, margin = 0;
+  gfloat pixel = 0;
+  g_object_get(e, "change-trigger", &change, "margin-trigger", &margin, "change-pixel-threshold", &pixel, nullptr);
+  // The defaults are the core's.
+  fail_unless(change == sparseinfer::ScheduleOptions{}.change_trigger);
+  fail_unless(margin == sparseinfer::ScheduleOptions{}.margin_trigger);
+  fail_unless(pixel == sparseinfer::DualStreamOptions{}.change_pixel_threshold);
+  gst_object_unref(e);
+}
+GST_END_TEST;
+
 // Brings the element to PAUSED; returns the error text.
 static std::string start_error(const std::string &large, const std::string &small, bool tiny_budget = false) {
   GstElement *e = gst_element_factory_make("saliencyscheduler", nullptr);
@@ -373,6 +414,7 @@ static Suite *saliencyscheduler_suite(void) {
   tcase_add_test(tc, test_resets);
   tcase_add_test(tc, test_overlay_names_classes_from_model_metadata);
   tcase_add_test(tc, test_latency);
+  tcase_add_test(tc, test_adaptive_trigger_properties);
   tcase_add_test(tc, test_emit_stats);
   tcase_add_test(tc, test_bad_models);
   return s;
