@@ -111,12 +111,16 @@ void update_latency(GstElement *element, LatencyEstimate &estimate, GstClockTime
   }
 }
 
-void add_latency(GstQuery *query, GstClockTime ours) {
+void add_latency(GstElement *element, GstQuery *query, const GstClockTime *ours) {
+  GST_OBJECT_LOCK(element);
+  const GstClockTime latency = *ours;
+  GST_OBJECT_UNLOCK(element);
   gboolean live;
   GstClockTime min, max;
   gst_query_parse_latency(query, &live, &min, &max);
-  min += ours;
-  if (GST_CLOCK_TIME_IS_VALID(max)) max += ours;
+  min += latency;
+  if (GST_CLOCK_TIME_IS_VALID(max)) max += latency;
+  GST_DEBUG_OBJECT(element, "latency: adding %" GST_TIME_FORMAT, GST_TIME_ARGS(latency));
   gst_query_set_latency(query, live, min, max);
 }
 

@@ -50,7 +50,8 @@ struct LatencyEstimate {
 // posts a LATENCY message so the pipeline asks again.
 void update_latency(GstElement *element, LatencyEstimate &estimate, GstClockTime *reported, double ms);
 
-// Adds an element's own latency to a LATENCY query that upstream has answered.
-void add_latency(GstQuery *query, GstClockTime ours);
+// Adds an element's own latency (`*ours`, read under its object lock) to a
+// LATENCY query that upstream has answered.
+void add_latency(GstElement *element, GstQuery *query, const GstClockTime *ours);
 
 }  // namespace sparseinfer::gst

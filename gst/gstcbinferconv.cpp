@@ -774,11 +774,7 @@ static gboolean gst_cbinfer_conv_query(GstBaseTransform *trans, GstPadDirection 
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
     return GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
   if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query)) return FALSE;
-  GST_OBJECT_LOCK(self);
-  const GstClockTime ours = self->latency;
-  GST_OBJECT_UNLOCK(self);
-  GST_DEBUG_OBJECT(self, "latency: adding %" GST_TIME_FORMAT, GST_TIME_ARGS(ours));
-  sg::add_latency(query, ours);
+  sg::add_latency(GST_ELEMENT(self), query, &self->latency);
   return TRUE;
 }
 

@@ -498,10 +498,7 @@ static gboolean gst_saliency_scheduler_query(GstBaseTransform *trans, GstPadDire
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
     return GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
   if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query)) return FALSE;
-  GST_OBJECT_LOCK(self);
-  const GstClockTime ours = self->latency;
-  GST_OBJECT_UNLOCK(self);
-  sg::add_latency(query, ours);
+  sg::add_latency(GST_ELEMENT(self), query, &self->latency);
   return TRUE;
 }
 
