@@ -44,10 +44,12 @@
 #include "gstsparseinferoverlay.h"
 #include "overlay_canvas.h"
 #include "sparseinfer-meta.h"
+#include "sparseinfer/model.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_sparseinfer_overlay_debug);
 #define GST_CAT_DEFAULT gst_sparseinfer_overlay_debug
 
+namespace si = sparseinfer;
 namespace sg = sparseinfer::gst;
 
 #define DEFAULT_SEGMENTATION TRUE
@@ -430,11 +432,7 @@ static GstFlowReturn gst_sparseinfer_overlay_transform_frame_ip(GstVideoFilter *
   s.top_k = self->top_k;
   s.text_scale = int(self->text_scale);
   s.line_width = int(self->line_width);
-  if (self->labels) {
-    gchar **parts = g_strsplit(self->labels, ",", -1);
-    for (gchar **p = parts; *p; ++p) s.labels.emplace_back(g_strstrip(*p));
-    g_strfreev(parts);
-  }
+  if (self->labels) s.labels = si::split_labels(self->labels);
   GST_OBJECT_UNLOCK(self);
 
   GstBuffer *buf = frame->buffer;

@@ -49,22 +49,26 @@ int Model::producer_of(const std::string& value) const {
   return -1;
 }
 
-std::vector<std::string> class_labels(const Model& model) {
+std::vector<std::string> split_labels(const std::string& text) {
+  static const char* const kSpace = " \t\n\v\f\r";
   std::vector<std::string> labels;
-  auto it = model.metadata.find("labels");
-  if (it == model.metadata.end() || it->second.empty()) return labels;
-  const std::string& text = it->second;
+  if (text.empty()) return labels;
   size_t start = 0;
   while (true) {
     const size_t end = std::min(text.find(',', start), text.size());
     const std::string field = text.substr(start, end - start);
-    const size_t first = field.find_first_not_of(" \t");
+    const size_t first = field.find_first_not_of(kSpace);
     labels.push_back(first == std::string::npos ? std::string()
-                                                : field.substr(first, field.find_last_not_of(" \t") - first + 1));
+                                                : field.substr(first, field.find_last_not_of(kSpace) - first + 1));
     if (end == text.size()) break;
     start = end + 1;
   }
   return labels;
+}
+
+std::vector<std::string> class_labels(const Model& model) {
+  auto it = model.metadata.find("labels");
+  return it == model.metadata.end() ? std::vector<std::string>() : split_labels(it->second);
 }
 
 }  // namespace sparseinfer

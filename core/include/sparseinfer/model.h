@@ -90,8 +90,12 @@ struct Model {
   int producer_of(const std::string& value) const;
 };
 
-// Class names from the "labels" metadata entry: comma-separated, each name
-// trimmed of spaces. Empty when the model has no such entry.
+// A comma-separated list of class names, each trimmed of white space; an
+// empty field keeps its place (a class without a name). Empty for "".
+std::vector<std::string> split_labels(const std::string& text);
+
+// Class names from the "labels" metadata entry (split_labels). Empty when the
+// model has no such entry.
 std::vector<std::string> class_labels(const Model& model);
 
 // Limits applied while reading, so a hostile file cannot make us allocate
