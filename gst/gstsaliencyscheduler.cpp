@@ -551,12 +551,11 @@ static gboolean gst_saliency_scheduler_sink_event(GstBaseTransform *trans, GstEv
 // A new shared snapshot of the maps the large model just emitted.
 static GstSparseinferSaliencyState *saliency_snapshot(const si::DualStreamState &state) {
   const std::vector<si::Tensor> &maps = state.saliency_maps();
-  static const char *const names[] = {"saliency_a", "saliency_b"};
   GstSparseinferSaliencyState *snap =
       gst_sparseinfer_saliency_state_new(guint64(state.last_large_frame()), guint(maps.size()));
   for (size_t i = 0; i < maps.size(); ++i) {
     const si::Tensor &t = maps[i];
-    gst_sparseinfer_saliency_state_set_map(snap, guint(i), i < 2 ? names[i] : "saliency", guint(t.dim(3)),
+    gst_sparseinfer_saliency_state_set_map(snap, guint(i), i < 2 ? si::kSaliencyMapNames[i] : "saliency", guint(t.dim(3)),
                                            guint(t.dim(2)), t.f32());
   }
   return snap;

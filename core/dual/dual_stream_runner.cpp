@@ -24,7 +24,6 @@ double ms_since(Clock::time_point t0) {
 
 const char* const kFrame = "frame";
 const char* const kLogits = "logits";
-const char* const kMapNames[2] = {"saliency_a", "saliency_b"};
 const char* const kDecay = "decay";
 
 template <typename Info>
@@ -73,8 +72,6 @@ void DualStreamState::reset() {
   small_->reset();
   schedule_.reset();
   maps_.clear();
-  frame_index_ = 0;
-  last_large_frame_ = -1;
   has_margin_ = false;
   last_margin_ = 0.0;
 }
@@ -128,11 +125,11 @@ DualStreamRunner::DualStreamRunner(const DualStreamOptions& options) : options_(
   large_logits_ = find_named(large_->outputs(), kLogits, lf, "output");
   expect_shape(large_->outputs()[large_logits_].shape, {1, kSaliencyClasses}, lf, "output 'logits'");
   for (int m = 0; m < 2; ++m) {
-    large_maps_[m] = find_named(large_->outputs(), kMapNames[m], lf, "output");
+    large_maps_[m] = find_named(large_->outputs(), kSaliencyMapNames[m], lf, "output");
     const Shape& s = large_->outputs()[large_maps_[m]].shape;
     if (s.size() != 4 || s[0] != 1 || s[1] != 1)
       throw ModelError(lf, "", "",
-                       std::string("output '") + kMapNames[m] + "' must be a 1 x 1 x h x w map, it is " + shape_str(s));
+                       std::string("output '") + kSaliencyMapNames[m] + "' must be a 1 x 1 x h x w map, it is " + shape_str(s));
   }
 
   // Phi': frame at half resolution, both maps exactly as Phi emits them, the decay.
@@ -148,14 +145,14 @@ DualStreamRunner::DualStreamRunner(const DualStreamOptions& options) : options_(
   sopt.input_shapes[small_frame_] = {1, 3, small_height_, small_width_};
   sopt.input_shapes[small_decay_] = {1};
   for (int m = 0; m < 2; ++m) {
-    small_maps_[m] = find_named(small->inputs, kMapNames[m], sf, "input");
+    small_maps_[m] = find_named(small->inputs, kSaliencyMapNames[m], sf, "input");
     const Shape want = large_->outputs()[large_maps_[m]].shape;
     std::vector<int64_t> declared = small->inputs[small_maps_[m]].dims;
     for (size_t d = 0; d < declared.size() && d < want.size(); ++d)
       if (declared[d] < 0) declared[d] = want[d];
     if (declared != want)
       throw ModelError(sf, "", "",
-                       std::string("input '") + kMapNames[m] + "' is " + shape_str(declared) + " but the large model " +
+                       std::string("input '") + kSaliencyMapNames[m] + "' is " + shape_str(declared) + " but the large model " +
                            lf + " emits " + shape_str(want) + ": the two models do not belong together");
     sopt.input_shapes[small_maps_[m]] = want;
   }
@@ -227,8 +224,8 @@ DualStreamResult DualStreamRunner::run(DualStreamState& state, const Tensor& lar
 DualStreamResult DualStreamRunner::run_inputs(DualStreamState& state, StreamChoice choice, double preprocess_ms) const {
   const auto t0 = Clock::now();
   DualStreamResult r;
-  r.frame_index = state.frame_index_;
-  const bool has_reference = state.last_large_frame_ >= 0;
+  r.frame_index = state.frame_index();
+  const bool has_reference = state.schedule_.has_large();
   r.change_fraction = has_reference ? change_fraction(state.small_input_, state.reference_, options_.preprocess.std,
                                                       options_.change_pixel_threshold)
                                     : 1.0;
@@ -246,17 +243,15 @@ DualStreamResult DualStreamRunner::run_inputs(DualStreamState& state, StreamChoi
     d = {DualStream::Small, state.schedule_.frames_since_large() + 1, ScheduleReason::Forced};
   }
 
+  FrameResult fr;
   const float* logits = nullptr;
   if (d.stream == DualStream::Large) {
-    FrameResult fr = large_->run(*state.large_, {&state.large_input_});
+    fr = large_->run(*state.large_, {&state.large_input_});
     state.maps_.resize(2);
     for (int m = 0; m < 2; ++m) state.maps_[m] = *fr.outputs[large_maps_[m]];
     state.reference_ = state.small_input_;
-    state.last_large_frame_ = state.frame_index_;
-    r.macs = fr.macs_executed;
     r.decay = 1.0f;
     logits = fr.outputs[large_logits_]->f32();
-    softmax3(logits, r.probabilities);
   } else {
     r.decay = saliency_decay(d.k, options_.decay_tau);
     state.decay_.f32()[0] = r.decay;
@@ -265,11 +260,11 @@ DualStreamResult DualStreamRunner::run_inputs(DualStreamState& state, StreamChoi
     inputs[small_maps_[0]] = &state.maps_[0];
     inputs[small_maps_[1]] = &state.maps_[1];
     inputs[small_decay_] = &state.decay_;
-    FrameResult fr = small_->run(*state.small_, inputs);
-    r.macs = fr.macs_executed;
+    fr = small_->run(*state.small_, inputs);
     logits = fr.outputs[small_logits_]->f32();
-    softmax3(logits, r.probabilities);
   }
+  r.macs = fr.macs_executed;
+  softmax3(logits, r.probabilities);
 
   r.stream = d.stream;
   r.reason = d.reason;
@@ -285,7 +280,6 @@ DualStreamResult DualStreamRunner::run_inputs(DualStreamState& state, StreamChoi
   // Only a Phi' frame's margin says how far its maps can still be trusted.
   state.has_margin_ = d.stream == DualStream::Small;
   state.last_margin_ = r.margin;
-  ++state.frame_index_;
   r.ms = preprocess_ms + ms_since(t0);
   return r;
 }

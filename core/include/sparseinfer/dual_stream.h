@@ -26,6 +26,8 @@ float saliency_decay(int64_t k, float tau);
 
 // Classes of the contract's models, in output order.
 inline constexpr int kSaliencyClasses = 3;
+// Phi's saliency map outputs (and Phi''s matching inputs), in output order.
+inline constexpr const char* kSaliencyMapNames[2] = {"saliency_a", "saliency_b"};
 
 enum class DualStream : int {
   Large = 0,  // Phi: full resolution, emits the saliency maps
@@ -177,9 +179,12 @@ class DualStreamState {
   // After a flush, seek, discontinuity or new stream: the next frame runs Phi.
   void reset();
 
-  int64_t frame_index() const { return frame_index_; }  // frames run since the reset
+  // Frames run since the reset (each frame commits one schedule decision).
+  int64_t frame_index() const { return schedule_.frames(); }
   // Frame index of the last Phi run, -1 when none since the reset.
-  int64_t last_large_frame() const { return last_large_frame_; }
+  int64_t last_large_frame() const {
+    return schedule_.has_large() ? schedule_.frames() - 1 - schedule_.frames_since_large() : -1;
+  }
   // Copies of the last Phi frame's saliency maps (saliency_a, saliency_b);
   // empty tensors when there was no Phi run since the reset.
   const std::vector<Tensor>& saliency_maps() const { return maps_; }
@@ -197,8 +202,6 @@ class DualStreamState {
   std::vector<Tensor> maps_;
   Tensor reference_;  // Phi''s input at the last Phi frame
   Tensor large_input_, small_input_, decay_;
-  int64_t frame_index_ = 0;
-  int64_t last_large_frame_ = -1;
   bool has_margin_ = false;
   double last_margin_ = 0.0;
 };
