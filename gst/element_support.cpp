@@ -84,6 +84,13 @@ void set_meta_labels(GstSparseinferTensorMeta *meta, const std::vector<std::stri
   gst_sparseinfer_tensor_meta_set_labels(meta, strv.data());
 }
 
+GstStructure *frame_stats_structure(GstBaseTransform *trans, GstBuffer *buf, const GstSparseinferFrameStats *stats) {
+  GstStructure *st = gst_sparseinfer_frame_stats_to_structure(stats);
+  gst_structure_set(st, "timestamp", G_TYPE_UINT64, GST_BUFFER_PTS(buf), "running-time", G_TYPE_UINT64,
+                    gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf)), nullptr);
+  return st;
+}
+
 namespace {
 // A new estimate is posted when it moves by more than this share...
 constexpr double kLatencyChangeRatio = 0.2;

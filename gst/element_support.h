@@ -4,6 +4,7 @@
 // the processing latency reported to the pipeline.
 #pragma once
 
+#include <gst/base/gstbasetransform.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
@@ -38,6 +39,11 @@ PixelFormat pixel_format(GstVideoFormat format);
 
 // Puts the model's class names (sparseinfer::class_labels) on `meta`; none when empty.
 void set_meta_labels(GstSparseinferTensorMeta *meta, const std::vector<std::string> &labels);
+
+// The "sparseinfer-frame-stats" structure of an emit-stats element message:
+// the statistics plus the buffer's "timestamp" and "running-time" in the
+// element's segment. The caller may add fields before posting it.
+GstStructure *frame_stats_structure(GstBaseTransform *trans, GstBuffer *buf, const GstSparseinferFrameStats *stats);
 
 // Smoothed processing time of the frames that bound an element's latency.
 struct LatencyEstimate {

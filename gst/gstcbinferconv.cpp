@@ -86,7 +86,6 @@ namespace sg = sparseinfer::gst;
 static const gdouble DEFAULT_MEAN[3] = {0.485, 0.456, 0.406};  // ImageNet, on values in [0, 1]
 static const gdouble DEFAULT_STD[3] = {0.229, 0.224, 0.225};
 
-
 enum {
   PROP_0,
   PROP_MODEL,
@@ -806,10 +805,7 @@ static void attach_held_tensors(GstBuffer *buf, const Streaming *s) {
 }
 
 static void post_frame_stats(GstCbinferConv *self, GstBuffer *buf, const GstSparseinferFrameStats *stats) {
-  GstStructure *st = gst_sparseinfer_frame_stats_to_structure(stats);
-  const GstSegment &segment = GST_BASE_TRANSFORM(self)->segment;
-  gst_structure_set(st, "timestamp", G_TYPE_UINT64, GST_BUFFER_PTS(buf), "running-time", G_TYPE_UINT64,
-                    gst_segment_to_running_time(&segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf)), nullptr);
+  GstStructure *st = sg::frame_stats_structure(GST_BASE_TRANSFORM(self), buf, stats);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
 }
 

@@ -632,11 +632,8 @@ static GstFlowReturn gst_saliency_scheduler_transform_ip(GstBaseTransform *trans
                  r.frame_index, si::dual_stream_name(r.stream), si::schedule_reason_name(r.reason), r.k, r.label,
                  double(r.probabilities[size_t(r.label)]), r.cost, r.ms);
   if (emit) {
-    GstStructure *st = gst_sparseinfer_frame_stats_to_structure(stats);
-    const GstSegment &segment = trans->segment;
-    gst_structure_set(st, "timestamp", G_TYPE_UINT64, GST_BUFFER_PTS(buf), "running-time", G_TYPE_UINT64,
-                      gst_segment_to_running_time(&segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf)), "stream",
-                      G_TYPE_STRING, si::dual_stream_name(r.stream), "reason", G_TYPE_STRING,
+    GstStructure *st = sg::frame_stats_structure(trans, buf, stats);
+    gst_structure_set(st, "stream", G_TYPE_STRING, si::dual_stream_name(r.stream), "reason", G_TYPE_STRING,
                       si::schedule_reason_name(r.reason), "delay", G_TYPE_INT64, gint64(r.k), "label", G_TYPE_INT,
                       r.label, "probability", G_TYPE_DOUBLE, double(r.probabilities[size_t(r.label)]), "margin",
                       G_TYPE_DOUBLE, r.margin, nullptr);
