@@ -85,6 +85,18 @@ GstBuffer *push_pull(GstHarness *hs, Size s, int t) {
   return out;
 }
 
+// A bus of the test's own on `element`, for its messages (a harness has none).
+GstBus *watch_bus(GstElement *element) {
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(element, bus);
+  return bus;
+}
+
+void unwatch_bus(GstElement *element, GstBus *bus) {
+  gst_element_set_bus(element, nullptr);
+  gst_object_unref(bus);
+}
+
 gint64 int_tensor(const GstSparseinferTensorMeta *m, const char *name) {
   const GstSparseinferTensor *t = gst_sparseinfer_tensor_meta_get_tensor(m, name);
   fail_unless(t != nullptr, "no tensor '%s'", name);
@@ -216,8 +228,7 @@ GST_END_TEST;
 GST_START_TEST(test_latency) {
   const Size s = model_size();
   GstHarness *hs = harness("period=3", s);
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(hs->element, bus);
+  GstBus *bus = watch_bus(hs->element);
   const GstClockTime upstream = 10 * GST_MSECOND;
   gst_harness_set_upstream_latency(hs, upstream);
   auto query_min = [hs]() {
@@ -238,8 +249,7 @@ GST_START_TEST(test_latency) {
   gst_message_unref(msg);
   for (int t = 1; t < 3; ++t) gst_buffer_unref(push_pull(hs, s, t));  // small frames leave it unchanged
   fail_unless_equals_uint64(query_min(), after_large);
-  gst_element_set_bus(hs->element, nullptr);
-  gst_object_unref(bus);
+  unwatch_bus(hs->element, bus);
   gst_harness_teardown(hs);
 }
 GST_END_TEST;
@@ -304,8 +314,7 @@ GST_END_TEST;
 GST_START_TEST(test_emit_stats) {
   const Size s = model_size();
   GstHarness *hs = harness("period=2 emit-stats=true", s);
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(hs->element, bus);
+  GstBus *bus = watch_bus(hs->element);
   for (int t = 0; t < 3; ++t) gst_buffer_unref(push_pull(hs, s, t));
   const char *want[] = {"large", "small", "large"};
   for (int t = 0; t < 3; ++t) {
@@ -317,10 +326,12 @@ GST_START_TEST(test_emit_stats) {
     gint64 delay = -1;
     fail_unless(gst_structure_get_int64(st, "delay", &delay));
     fail_unless_equals_int(delay, t % 2);
+    guint64 running_time = 0;
+    fail_unless(gst_structure_get_uint64(st, "running-time", &running_time));
+    fail_unless_equals_uint64(running_time, guint64(t) * kFrameDuration);
     gst_message_unref(msg);
   }
-  gst_element_set_bus(hs->element, nullptr);
-  gst_object_unref(bus);
+  unwatch_bus(hs->element, bus);
   gst_harness_teardown(hs);
 }
 GST_END_TEST;
@@ -329,8 +340,7 @@ GST_END_TEST;
 // (every change counts) runs the large model early for "scene-change"; a trigger of 1 never does.
 static std::vector<std::string> adaptive_reasons(const std::string &props, Size s, int frames) {
   GstHarness *hs = harness("schedule=adaptive max-cost=0.6 margin-trigger=0 " + props + " emit-stats=true", s);
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(hs->element, bus);
+  GstBus *bus = watch_bus(hs->element);
   std::vector<std::string> reasons;
   for (int t = 0; t < frames; ++t) {
     gst_buffer_unref(push_pull(hs, s, t));
@@ -339,8 +349,7 @@ static std::vector<std::string> adaptive_reasons(const std::string &props, Size 
     reasons.emplace_back(gst_structure_get_string(gst_message_get_structure(msg), "reason"));
     gst_message_unref(msg);
   }
-  gst_element_set_bus(hs->element, nullptr);
-  gst_object_unref(bus);
+  unwatch_bus(hs->element, bus);
   gst_harness_teardown(hs);
   return reasons;
 }
@@ -373,8 +382,7 @@ static std::string start_error(const std::string &large, const std::string &smal
     gst_util_set_object_arg(G_OBJECT(e), "schedule", "adaptive");
     g_object_set(e, "max-cost", 0.001, nullptr);
   }
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(e, bus);
+  GstBus *bus = watch_bus(e);
   fail_unless_equals_int(gst_element_set_state(e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
   GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
   fail_unless(msg != nullptr, "no error message");
@@ -384,8 +392,7 @@ static std::string start_error(const std::string &large, const std::string &smal
   g_error_free(err);
   gst_message_unref(msg);
   gst_element_set_state(e, GST_STATE_NULL);
-  gst_element_set_bus(e, nullptr);
-  gst_object_unref(bus);
+  unwatch_bus(e, bus);
   gst_object_unref(e);
   return text;
 }
