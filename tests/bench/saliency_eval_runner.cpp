@@ -57,21 +57,14 @@ struct Args {
   std::exit(2);
 }
 
-std::vector<int64_t> parse_counts(const std::string& s) {
-  std::vector<int64_t> out;
+// A comma-separated list of numbers, each read by `parse` (std::stoll, std::stof; they throw on bad text).
+template <typename Parse>
+auto parse_list(const std::string& s, Parse parse) {
+  std::vector<decltype(parse(s))> out;
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(std::stoll(item));
-  return out;
-}
-
-std::vector<float> parse_floats(const std::string& s) {
-  std::vector<float> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(std::stof(item));
+    if (!item.empty()) out.push_back(parse(item));
   return out;
 }
 
@@ -97,7 +90,7 @@ Args parse(int argc, char** argv) {
         if (std::sscanf(v.c_str(), "%dx%d", &a.width, &a.height) != 2 || a.width <= 0 || a.height <= 0)
           usage("--size takes WxH, e.g. 256x128");
       } else if (k == "--sequences")
-        a.sequences = parse_counts(next());
+        a.sequences = parse_list(next(), [](const std::string& v) { return int64_t(std::stoll(v)); });
       else if (k == "--tau")
         a.tau = std::stof(next());
       else if (k == "--max-delay")
@@ -107,7 +100,7 @@ Args parse(int argc, char** argv) {
       else if (k == "--change-period")
         a.change_period = std::stoi(next());
       else if (k == "--change-threshold")
-        a.change_thresholds_list = parse_floats(next());
+        a.change_thresholds_list = parse_list(next(), [](const std::string& v) { return std::stof(v); });
       else if (k == "--change-thresholds")
         a.change_thresholds = next();
       else if (k == "--check-period")
