@@ -204,11 +204,10 @@ def main():
 
     # Step 1: Φ with its saliency gates.
     torch.manual_seed(SEED + 1)
-    large = saliency_models.LargeStream(context_dropout=0.0, gate_sum=False)
+    large = saliency_models.LargeStream()  # as exported (gated sums); step 1a first trains with weighted means
     step_start = time.time()
     if args.resume and os.path.exists(checkpoint("large")):
         large.load_state_dict(torch.load(checkpoint("large")))
-        large.gate_sum = True
     else:
         def sample_large(generator, batch):
             idx = torch.randint(len(train_split.labels), (batch,), generator=generator)
@@ -217,7 +216,8 @@ def main():
                 x = flip(x)
             return (x,), train_split.labels[idx]
 
-        # 1a: the task, through s_i-weighted means of the gated features.
+        # 1a: the task, through s_i-weighted means of the gated features, f_N always seen.
+        large.gate_sum, large.context_dropout = False, 0.0
         train(large, args.large_steps, 32, 2e-3, sample_large, "step 1a Φ")
 
         # 1b: the gates become sparse: gated sums, L1 on the maps, f_N hidden from the head on half of the frames.
