@@ -48,6 +48,8 @@ def attribute(node, name, default):
 
 def window_layers(path):
     """[(name, kernel, stride, pads, dilation, macs_per_output or 0)] for a chain network."""
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: no such model file")
     model = onnx.load(path)
     weights = {w.name: list(w.dims) for w in model.graph.initializer}
     layers = []
