@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Build the example CNNs in PyTorch and export them to ONNX.
 
-cbinfer_scenelabel is trained (train_scenelabel.py): its weights live only in the
-committed cbinfer_scenelabel.onnx, and build_model reads them back from there. The
-other models are untrained: weights come from a fixed seed per model so that every
+cbinfer_scenelabel and cbinfer_personlabel are trained (train_scenelabel.py,
+train_personlabel.py): their weights live only in the committed .onnx files, and
+build_model reads them back from there. The other models are untrained: weights come from a fixed seed per model so that every
 run (and every other script calling build_model) gets the same numbers. They are
 shaped like the networks in the papers the project implements, which is what the
 engines and benchmarks need; their outputs carry no meaning yet.
@@ -26,6 +26,7 @@ OPSET = 13
 # name -> default input shape (N, C, H, W)
 MODELS = {
     "cbinfer_scenelabel": (1, 3, 576, 768),
+    "cbinfer_personlabel": (1, 3, 576, 768),
     "mobilenetv3_large_w100": (1, 3, 256, 512),
     "mobilenetv3_large_w010": (1, 3, 256, 512),
     "segnet_small": (1, 3, 256, 512),
@@ -39,6 +40,7 @@ SEEDS = {
     "mobilenetv3_large_w010": 1003,
     "segnet_small": 1004,
     "detnet_small": 1005,
+    "cbinfer_personlabel": 1006,
 }
 
 
@@ -47,7 +49,7 @@ SEEDS = {
 
 
 class SceneLabelNet(nn.Module):
-    """CBinfer Table I: 8-class per-pixel scores at 1/4 of the input resolution."""
+    """CBinfer Table I: per-pixel class scores (8 classes in the paper) at 1/4 of the input resolution."""
 
     def __init__(self, num_classes=8):
         super().__init__()
@@ -258,6 +260,7 @@ class DetNetSmall(nn.Module):
 
 OUTPUT_NAMES = {
     "cbinfer_scenelabel": ["scores"],
+    "cbinfer_personlabel": ["scores"],
     "mobilenetv3_large_w100": ["logits"],
     "mobilenetv3_large_w010": ["logits"],
     "segnet_small": ["scores"],
@@ -268,6 +271,8 @@ OUTPUT_NAMES = {
 def _construct(name):
     if name == "cbinfer_scenelabel":
         return SceneLabelNet()
+    if name == "cbinfer_personlabel":
+        return SceneLabelNet(num_classes=2)
     if name == "mobilenetv3_large_w100":
         return MobileNetV3Large(width=1.0)
     if name == "mobilenetv3_large_w010":
@@ -340,6 +345,7 @@ def _calibrate_batchnorm(model, shape, generator):
 # this script (the torch parameter names are the initializer names, nothing is folded).
 TRAINED = {
     "cbinfer_scenelabel": "train_scenelabel.py",
+    "cbinfer_personlabel": "train_personlabel.py",
 }
 
 

@@ -108,7 +108,7 @@ void expect_exact_at_zero(const std::string& name, const std::vector<Tensor>& fr
   }
 }
 
-const char* kModels[] = {"cbinfer_scenelabel", "mobilenetv3_large_w010", "segnet_small", "detnet_small"};
+const char* kModels[] = {"cbinfer_scenelabel", "cbinfer_personlabel", "mobilenetv3_large_w010", "segnet_small", "detnet_small"};
 
 Node conv_node(const std::string& in, const std::string& out, int64_t k) {
   Node n;
