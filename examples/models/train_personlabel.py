@@ -71,18 +71,19 @@ MEAN = train_scenelabel.MEAN[:, None, None]
 STD = train_scenelabel.STD[:, None, None]
 
 
-def grow(mask):
-    """3x3 binary dilation."""
-    padded = np.pad(mask, 1)
-    return np.lib.stride_tricks.sliding_window_view(padded, (3, 3)).any(axis=(-1, -2))
+def opened(mask):
+    """3x3 binary opening (erosion then dilation): removes specks smaller than 3x3."""
+    def grow(m):
+        return np.lib.stride_tricks.sliding_window_view(np.pad(m, 1), (3, 3)).any(axis=(-1, -2))
+    return grow(~grow(~mask))
 
 
 def person_cells(frame, background):
     """(H/4, W/4) int64 labels of one uint8 RGB frame: 1 where a person is."""
     foreground = np.abs(frame.astype(np.int16) - background).max(axis=-1) > FOREGROUND_LEVELS
-    opened = grow(~grow(~foreground))
-    h, w = opened.shape[0] // 4, opened.shape[1] // 4
-    votes = opened[: 4 * h, : 4 * w].reshape(h, 4, w, 4).sum(axis=(1, 3))
+    mask = opened(foreground)
+    h, w = mask.shape[0] // 4, mask.shape[1] // 4
+    votes = mask[: 4 * h, : 4 * w].reshape(h, 4, w, 4).sum(axis=(1, 3))
     return (votes >= CELL_VOTES).astype(np.int64)
 
 

@@ -36,6 +36,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples", "models"))
+from train_personlabel import opened  # noqa: E402  (the person labels' speck removal)
 from train_scenelabel import CLIPS, MEAN, STD, decode, resize  # noqa: E402  (the engine's resize)
 
 
@@ -82,13 +83,6 @@ def propagate(mask, layers):
             spent += macs * mask.sum()
             total += macs * mask.size
     return fractions, float(spent / total)
-
-
-def opened(mask):
-    """3x3 erosion then dilation."""
-    def grow(m):
-        return sliding_window_view(np.pad(m, 1), (3, 3)).any(axis=(-1, -2))
-    return grow(~grow(~mask))
 
 
 def summarise(setting, rows):
