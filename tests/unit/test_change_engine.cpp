@@ -85,14 +85,18 @@ double relative_error(const FrameResult& dense, const FrameResult& change) {
   return worst;
 }
 
+// Engine options for one mode, fixed to the frames' input shape.
+EngineOptions options_for(Mode mode, const Tensor& frame) {
+  EngineOptions o;
+  o.mode = mode;
+  o.input_shapes = {frame.shape()};
+  return o;
+}
+
 void expect_exact_at_zero(const std::string& name, const std::vector<Tensor>& frames) {
   ASSERT_FALSE(frames.empty());
   Model model = load_model(std::string(kModelsDir) + "/" + name + ".onnx");
-  EngineOptions dense_opt;
-  dense_opt.input_shapes = {frames[0].shape()};
-  EngineOptions change_opt = dense_opt;
-  change_opt.mode = Mode::Change;
-  Engine dense(model, dense_opt), change(model, change_opt);
+  Engine dense(model, options_for(Mode::Dense, frames[0])), change(model, options_for(Mode::Change, frames[0]));
   auto ds = dense.new_stream(), cs = change.new_stream();
   cs->set_all_thresholds(0.0f);
   for (size_t f = 0; f < frames.size(); ++f) {
@@ -178,11 +182,7 @@ TEST(ChangeEngine, CalibratedPersonNetworkKeepsItsBudgetOnVtest) {
   std::vector<Tensor> frames = vtest_frames(12, 768, 576);
   if (frames.empty()) GTEST_SKIP() << kVtest << " not found (Debian package opencv-doc)";
   Model model = load_model(std::string(kModelsDir) + "/cbinfer_personlabel.onnx");
-  EngineOptions dense_opt;
-  dense_opt.input_shapes = {frames[0].shape()};
-  EngineOptions change_opt = dense_opt;
-  change_opt.mode = Mode::Change;
-  Engine dense(model, dense_opt), change(model, change_opt);
+  Engine dense(model, options_for(Mode::Dense, frames[0])), change(model, options_for(Mode::Change, frames[0]));
   auto ds = dense.new_stream(), cs = change.new_stream();
   apply_thresholds(*cs, read_thresholds(std::string(kModelsDir) +
                                         "/../../tests/bench/results/cbinfer_personlabel.thresholds.json"));
