@@ -113,7 +113,8 @@ void expect_exact_at_zero(const std::string& name, const std::vector<Tensor>& fr
   }
 }
 
-const char* kModels[] = {"cbinfer_scenelabel", "cbinfer_personlabel", "mobilenetv3_large_w010", "segnet_small", "detnet_small"};
+const char* kModels[] = {"cbinfer_scenelabel", "cbinfer_personlabel", "mobilenetv3_large_w010", "segnet_small",
+                         "detnet_small"};
 
 Node conv_node(const std::string& in, const std::string& out, int64_t k) {
   Node n;
@@ -184,8 +185,8 @@ TEST(ChangeEngine, CalibratedPersonNetworkKeepsItsBudgetOnVtest) {
   Model model = load_model(std::string(kModelsDir) + "/cbinfer_personlabel.onnx");
   Engine dense(model, options_for(Mode::Dense, frames[0])), change(model, options_for(Mode::Change, frames[0]));
   auto ds = dense.new_stream(), cs = change.new_stream();
-  apply_thresholds(*cs, read_thresholds(std::string(kModelsDir) +
-                                        "/../../tests/bench/results/cbinfer_personlabel.thresholds.json"));
+  apply_thresholds(
+      *cs, read_thresholds(std::string(kModelsDir) + "/../../tests/bench/results/cbinfer_personlabel.thresholds.json"));
   std::vector<double> fractions;
   for (size_t f = 0; f < frames.size(); ++f) {
     FrameResult d = dense.run(*ds, {&frames[f]});
