@@ -67,8 +67,6 @@ BATCH = 4
 MAX_LAG = 12  # frames
 MAX_THRESHOLD = 0.6  # network input units
 PERSON_WEIGHT = 3.0
-MEAN = train_scenelabel.MEAN[:, None, None]
-STD = train_scenelabel.STD[:, None, None]
 
 
 def opened(mask):
@@ -87,9 +85,9 @@ def person_cells(frame, background):
     return (votes >= CELL_VOTES).astype(np.int64)
 
 
-def network_input(frame):
-    """uint8 HxWx3 at the network's size -> float32 3xHxW, as core/io/preprocess.cpp."""
-    return ((frame.transpose(2, 0, 1).astype(np.float32) / 255.0) - MEAN) / STD
+def network_input(frames):
+    """uint8 (N, H, W, 3) frames -> float32 (N, 3, H, W), normalised as the engine does it."""
+    return train_scenelabel.normalise(frames.astype(np.float32)).numpy()
 
 
 def closed_loop_state(frames, threshold):
@@ -108,7 +106,7 @@ def training_batch(video, labels, rng):
         t = rng.randint(TRAIN_FRAMES.start + lag, TRAIN_FRAMES.stop)
         y = 4 * rng.randint((HEIGHT - CROP_H) // 4 + 1)
         x = 4 * rng.randint((WIDTH - CROP_W) // 4 + 1)
-        frames = [network_input(video[j, y : y + CROP_H, x : x + CROP_W]) for j in range(t - lag, t + 1)]
+        frames = network_input(video[t - lag : t + 1, y : y + CROP_H, x : x + CROP_W])
         target = labels[t][y // 4 : (y + CROP_H) // 4, x // 4 : (x + CROP_W) // 4]
         image = closed_loop_state(frames, rng.uniform(0, MAX_THRESHOLD)) if rng.rand() < 0.5 else frames[-1]
         if rng.rand() < 0.5:
@@ -124,7 +122,7 @@ def evaluate(model, video, background):
     with torch.no_grad():
         for t in VAL_FRAMES:
             label = person_cells(video[t], background)
-            prediction = model(torch.from_numpy(network_input(video[t])[None])).argmax(1)[0].numpy()
+            prediction = model(torch.from_numpy(network_input(video[t : t + 1]))).argmax(1)[0].numpy()
             correct += int((prediction == label).sum())
             total += label.size
             both += int(((prediction == 1) & (label == 1)).sum())
