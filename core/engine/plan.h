@@ -1,5 +1,6 @@
-// Internals shared by the engine's compiler and its executors: the compiled
-// plan (immutable, shared by streams) and the per-stream state.
+// The compiled plan: a model bound to input shapes, with its operators created,
+// constants folded and buffers planned. Built once per engine, immutable and
+// shared by streams; the executors (engine/dense, engine/change, ...) run it.
 #pragma once
 
 #include <map>
@@ -8,8 +9,6 @@
 #include <vector>
 
 #include "engine/buffer_plan.h"
-#include "engine/change_kernel.h"
-#include "engine/change_set.h"
 #include "ops/op.h"
 #include "sparseinfer/engine.h"
 
@@ -31,7 +30,6 @@ struct Step {
   std::unique_ptr<Op> op;
   std::vector<int> inputs;   // value ids, -1 for an omitted optional input
   std::vector<int> outputs;  // value ids, -1 for an omitted optional output
-  std::unique_ptr<ChangeKernel> change;  // change mode only
 };
 
 struct Plan {
@@ -48,33 +46,10 @@ struct Plan {
   BufferPlan buffer_plan;
   int64_t total_macs = 0;
   int64_t total_params = 0;
-  std::vector<int> threshold_steps;  // change mode: steps whose kernel detects changes
 };
 
-struct StreamState::Impl {
-  const Plan* plan = nullptr;
-  std::vector<float, AlignedAllocator<float>> arena;  // dense mode: shared activation buffers
-  std::vector<Tensor> activations;                    // per value id: views (dense) or owned (change)
-  Scratch scratch;
-  int64_t frame_index = 0;
-  // Change mode.
-  bool needs_dense = true;
-  std::vector<ChangeSet> sets;           // per value id
-  std::vector<uint8_t> flags;            // pixel flags scratch, all zero between uses
-  std::vector<LayerState> layer_states;  // per step
-  std::map<std::string, int> threshold_index;  // layer name -> step
-  float threshold_scale = 1.0f;
-};
-
-// Where value `id` lives this frame: a constant, one of run()'s inputs, or
-// the stream's activation buffer.
-const Tensor* value_tensor(const Plan& plan, const StreamState::Impl& state, const std::vector<const Tensor*>& inputs,
-                           int id);
-
-// Change-mode executor (engine/change_executor.cpp).
-void build_change_kernels(Plan& plan);
-void init_change_state(const Plan& plan, StreamState::Impl& state);
-void run_change(const Plan& plan, StreamState::Impl& state, const std::vector<const Tensor*>& inputs,
-                FrameResult& result);
+// Optimizes the model, infers shapes, folds constants, creates the operators
+// and plans the activation buffers. Throws ModelError / Error.
+void compile_plan(const Model& model, const EngineOptions& options, int threads, Plan& plan);
 
 }  // namespace sparseinfer

@@ -94,6 +94,7 @@ struct FrameResult {
 };
 
 class StreamState;
+class Executor;
 struct Plan;
 
 class Engine {
@@ -132,6 +133,7 @@ class Engine {
 
  private:
   std::unique_ptr<Plan> plan_;
+  std::unique_ptr<Executor> executor_;  // one per mode and backend (core/engine/<mode>/)
 };
 
 // Everything one stream keeps between frames: activation buffers, scratch

@@ -7,7 +7,7 @@
 #include "cpu/change_conv.h"
 #include "cpu/change_eltwise.h"
 #include "cpu/change_pool.h"
-#include "engine/change_kernel.h"
+#include "engine/change/change_kernel.h"
 #include "ops/conv_geometry.h"
 
 namespace sparseinfer {

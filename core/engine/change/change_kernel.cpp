@@ -1,7 +1,7 @@
 // The change-kernel factory and the fallback for every operator without a
 // change-based form: recompute densely, then diff against last frame's
 // output so the layers after it still get exact change sets.
-#include "engine/change_kernel.h"
+#include "engine/change/change_kernel.h"
 
 #include <chrono>
 #include <cstring>
@@ -11,7 +11,7 @@
 namespace sparseinfer {
 
 std::unique_ptr<ChangeKernel> make_conv_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
-                                                      const std::vector<const Tensor*>&);
+                                                      const std::vector<const Tensor*>&, GateKind);
 std::unique_ptr<ChangeKernel> make_pool_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
                                                       const std::vector<const Tensor*>&);
 std::unique_ptr<ChangeKernel> make_eltwise_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
@@ -112,8 +112,8 @@ class DenseFallbackKernel : public ChangeKernel {
 }  // namespace
 
 std::unique_ptr<ChangeKernel> make_change_kernel(const Node& node, Op& op, const std::vector<const Tensor*>& inputs,
-                                                 const std::vector<const Tensor*>& outputs) {
-  if (auto k = make_conv_change_kernel(node, op, inputs, outputs)) return k;
+                                                 const std::vector<const Tensor*>& outputs, GateKind gate_kind) {
+  if (auto k = make_conv_change_kernel(node, op, inputs, outputs, gate_kind)) return k;
   if (auto k = make_pool_change_kernel(node, op, inputs, outputs)) return k;
   if (auto k = make_eltwise_change_kernel(node, op, inputs, outputs)) return k;
   return std::make_unique<DenseFallbackKernel>(op);

@@ -9,7 +9,8 @@
 #include "cpu/packed_gemm.h"
 #include "cpu/parallel.h"
 #include "cpu/sgemm.h"
-#include "engine/change_kernel.h"
+#include "engine/change/change_kernel.h"
+#include "engine/gates/gate.h"
 #include "ops/activation.h"
 #include "ops/conv.h"
 #include "ops/conv_geometry.h"
@@ -38,8 +39,11 @@ constexpr int64_t kShortRuns = 24;
 
 class ConvChangeKernel : public ChangeKernel {
  public:
-  ConvChangeKernel(Op& op, ConvGeometry g, Window window, const Tensor* weight, const Tensor* bias, Activation act)
+  ConvChangeKernel(Op& op, ConvGeometry g, Window window, const Tensor* weight, const Tensor* bias, Activation act,
+                   GateKind gate_kind)
       : op_(op), g_(g), window_(window), weight_(weight), bias_(bias), act_(act) {
+    // Spatial windows detect changes through a gate; 1x1 layers reuse their input's indexes (§III-E).
+    if (!g_.is_pointwise()) gate_ = make_gate(gate_kind);
     // The implicit-GEMM kernel computes any run of output pixels straight from
     // the input: no patch matrix, no scatter. The dense operator's packed
     // weights serve when it has them; it declines maps under one strip, which
@@ -51,7 +55,7 @@ class ConvChangeKernel : public ChangeKernel {
     }
   }
 
-  bool detects() const override { return !g_.is_pointwise(); }
+  bool detects() const override { return gate_ != nullptr; }
 
   void run(ChangeStep& s) const override {
     const Tensor& in = *s.inputs[0];
@@ -61,11 +65,8 @@ class ConvChangeKernel : public ChangeKernel {
     const int64_t dense_macs = g_.batch * g_.out_pixels() * g_.out_channels * g_.patch_size();
 
     if (s.dense) {
-      if (detects()) {
-        if (!layer.input_state.has_data() || layer.input_state.shape() != in.shape())
-          layer.input_state.allocate(DType::Float32, in.shape());
-        std::memcpy(layer.input_state.f32(), in.f32(), in.bytes());
-        layer.last_threshold = s.threshold;
+      if (gate_) {
+        gate_->prime(in, s.threshold, layer.gate);
         if (s.accepted) s.accepted->set_all();
       }
       dense(s, in);
@@ -76,35 +77,18 @@ class ConvChangeKernel : public ChangeKernel {
       return;
     }
 
-    // Which input pixels count as changed.
-    const ChangeSet& in_set = *s.in_sets[0];
+    // Which input pixels count as changed: the gate's choice, or (1x1) the input's change set.
     const Tensor* source = &in;
-    const ChangeSet* accepted = &in_set;
-    if (detects()) {
-      // Below last frame's threshold, pixels skipped then may count now: look at all of them.
-      bool rescan = s.threshold < layer.last_threshold;
-      if (in_set.kind == ChangeSet::Kind::None && !rescan) {
-        if (s.accepted) s.accepted->set_none();
-        unchanged(s);
-        return;
-      }
-      auto t0 = Clock::now();
-      ChangeSet all;
-      all.set_all();
-      detect_changes(in.f32(), layer.input_state.f32(), g_.batch, g_.in_channels, g_.in_h, g_.in_w,
-                     rescan ? all : in_set, s.threshold, *s.flags, s.exec->threads);
-      auto t1 = Clock::now();
-      ChangeSet& detected = layer.accepted;  // per stream: its pixel list is reused frame after frame
-      detected.batch = g_.batch;
-      detected.height = g_.in_h;
-      detected.width = g_.in_w;
-      extract_changes(*s.flags, detected);
-      s.times->detect_ms += ms_between(t0, t1);
-      s.times->extract_ms += ms_between(t1, Clock::now());
-      layer.last_threshold = s.threshold;
-      accepted = &detected;
-      if (s.accepted) *s.accepted = detected;
-      source = &layer.input_state;  // closed loop: the output is always conv(input state)
+    const ChangeSet* accepted = s.in_sets[0];
+    if (gate_) {
+      ChangeSet& selected = layer.accepted;  // per stream: its pixel list is reused frame after frame
+      selected.batch = g_.batch;
+      selected.height = g_.in_h;
+      selected.width = g_.in_w;
+      gate_->select(in, *s.in_sets[0], s.threshold, layer.gate, *s.flags, s.exec->threads, s.times, selected);
+      accepted = &selected;
+      if (s.accepted) *s.accepted = selected;
+      source = &gate_->source(in, layer.gate);
     }
     s.stats->input_changed_fraction = accepted->fraction();
     if (accepted->kind == ChangeSet::Kind::None) {
@@ -276,6 +260,7 @@ class ConvChangeKernel : public ChangeKernel {
   }
 
   Op& op_;
+  std::unique_ptr<Gate> gate_;  // null for 1x1 layers
   ConvGeometry g_;
   Window window_;
   const PackedWeights* packed_ = nullptr;  // nullptr: gather + sgemm path (no AVX-512, or depthwise)
@@ -289,7 +274,7 @@ class ConvChangeKernel : public ChangeKernel {
 
 std::unique_ptr<ChangeKernel> make_conv_change_kernel(const Node& node, Op& op,
                                                       const std::vector<const Tensor*>& inputs,
-                                                      const std::vector<const Tensor*>& outputs) {
+                                                      const std::vector<const Tensor*>& outputs, GateKind gate_kind) {
   if (node.op_type != "Conv" || inputs.size() < 2 || outputs.size() != 1 || !outputs[0]) return nullptr;
   const Tensor* x = inputs[0];
   const Tensor* w = inputs[1];
@@ -310,7 +295,7 @@ std::unique_ptr<ChangeKernel> make_conv_change_kernel(const Node& node, Op& op,
   attrs.kernel = {w->dim(2), w->dim(3)};
   Window window;
   if (!plan_window(attrs, {g.in_h, g.in_w}, window).empty()) return nullptr;
-  return std::make_unique<ConvChangeKernel>(op, g, window, w, b, fused_activation(node));
+  return std::make_unique<ConvChangeKernel>(op, g, window, w, b, fused_activation(node), gate_kind);
 }
 
 }  // namespace sparseinfer

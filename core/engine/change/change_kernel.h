@@ -7,15 +7,14 @@
 #include <vector>
 
 #include "engine/change_set.h"
+#include "engine/gates/gate.h"
 #include "ops/op.h"
 #include "sparseinfer/engine.h"
 
 namespace sparseinfer {
 
 struct LayerState {
-  Tensor input_state;        // closed-loop input state (detecting convolutions, §III-C)
-  float threshold = 0.0f;    // configured threshold (before the stream's scale)
-  float last_threshold = -1.0f;  // effective threshold used last frame (<0: none yet)
+  GateState gate;                // gated convolutions: what the gate remembers (CBinfer §III-C input state)
   std::vector<Tensor> fresh;     // dense fallback: this frame's outputs before diffing
   std::vector<int64_t> runs;     // sparse conv: (image, first, end) of each run of changed pixels
   ChangeSet accepted;            // detecting conv: input pixels accepted this frame
@@ -40,7 +39,7 @@ class ChangeKernel {
  public:
   virtual ~ChangeKernel() = default;
   virtual void run(ChangeStep& step) const = 0;
-  // Detects changes against a threshold (and so has one to calibrate).
+  // Has a gate that detects changes against a threshold (and so has one to calibrate).
   virtual bool detects() const { return false; }
 };
 
@@ -48,8 +47,9 @@ class ChangeKernel {
 // node qualifies, otherwise dense recomputation with output diffing. `op` is
 // the node's dense operator (already through infer()); `inputs` hold
 // constants (has_data) or descriptors; `outputs` are descriptors.
+// Gated kernels take their gate from `gate_kind`.
 std::unique_ptr<ChangeKernel> make_change_kernel(const Node& node, Op& op, const std::vector<const Tensor*>& inputs,
-                                                 const std::vector<const Tensor*>& outputs);
+                                                 const std::vector<const Tensor*>& outputs, GateKind gate_kind);
 
 // True when nothing an operator reads changed this frame.
 bool inputs_unchanged(const ChangeStep& step);

@@ -1,0 +1,179 @@
+// Change-mode execution: every activation keeps last frame's values, every
+// layer recomputes only what its inputs' change sets reach.
+#include "engine/change/change_executor.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "engine/change/change_kernel.h"
+#include "engine/plan.h"
+#include "sparseinfer/error.h"
+
+namespace sparseinfer {
+
+namespace {
+
+class ChangeState : public ModeState {
+ public:
+  ChangeState(const Plan& p, const std::vector<std::string>& gated) : gates(gated) {
+    // Change mode keeps every activation: last frame's values are the basis of the update.
+    activations.resize(p.values.size());
+    for (size_t id = 0; id < p.values.size(); ++id) {
+      const Value& v = p.values[id];
+      if (v.kind == ValueKind::Activation) activations[id].allocate(v.tensor.dtype(), v.tensor.shape());
+    }
+    sets.resize(p.values.size());
+    layer_states.resize(p.steps.size());
+  }
+
+  size_t bytes() const override {
+    size_t total = scratch.bytes();
+    for (const Tensor& t : activations) total += t.bytes();
+    for (const LayerState& l : layer_states) {
+      total += l.gate.reference.bytes();
+      for (const Tensor& t : l.fresh) total += t.bytes();
+    }
+    return total;
+  }
+
+  void reset() override {
+    needs_dense = true;
+    for (LayerState& l : layer_states) l.gate.last_threshold = -1.0f;
+  }
+
+  GateSettings& gate_settings() override { return gates; }
+
+  std::vector<Tensor> activations;  // per value id, owned
+  Scratch scratch;
+  bool needs_dense = true;
+  std::vector<ChangeSet> sets;           // per value id
+  std::vector<uint8_t> flags;            // pixel flags scratch, all zero between uses
+  std::vector<LayerState> layer_states;  // per step
+  GateSettings gates;
+};
+
+class ChangeExecutor : public Executor {
+ public:
+  ChangeExecutor(const Plan& p, GateKind gate_kind) : p_(p) {
+    for (size_t i = 0; i < p.steps.size(); ++i) {
+      const Step& step = p.steps[i];
+      std::vector<const Tensor*> ins, outs;
+      for (int id : step.inputs) ins.push_back(id >= 0 ? &p.values[static_cast<size_t>(id)].tensor : nullptr);
+      for (int id : step.outputs) outs.push_back(id >= 0 ? &p.values[static_cast<size_t>(id)].tensor : nullptr);
+      kernels_.push_back(make_change_kernel(*step.node, *step.op, ins, outs, gate_kind));
+      if (kernels_.back()->detects()) {
+        gate_index_.push_back(static_cast<int>(gated_.size()));
+        gated_.push_back(static_cast<int>(i));
+      } else {
+        gate_index_.push_back(-1);
+      }
+    }
+  }
+
+  std::unique_ptr<ModeState> new_state() const override {
+    return std::make_unique<ChangeState>(p_, threshold_layers());
+  }
+
+  std::vector<std::string> threshold_layers() const override {
+    std::vector<std::string> names;
+    for (int step : gated_) names.push_back(p_.layers[static_cast<size_t>(step)].name);
+    return names;
+  }
+
+  void run(ModeState& mode_state, const std::vector<const Tensor*>& inputs, FrameResult& result) const override;
+
+ private:
+  const Plan& p_;
+  std::vector<std::unique_ptr<ChangeKernel>> kernels_;  // per step
+  std::vector<int> gated_;                              // steps whose kernel has a gate
+  std::vector<int> gate_index_;                         // per step: index into gated_, or -1
+};
+
+// The accepted set of the first detecting layer as a per-pixel map of its input grid (first batch item).
+void first_layer_mask(const Plan& p, const Step& step, const ChangeSet& accepted, FrameResult& result) {
+  const Shape& shape = p.values[static_cast<size_t>(step.inputs[0])].tensor.shape();
+  result.mask_height = shape[2];
+  result.mask_width = shape[3];
+  const int64_t grid = shape[2] * shape[3];
+  result.first_layer_mask.assign(static_cast<size_t>(grid), accepted.kind == ChangeSet::Kind::All ? 1 : 0);
+  if (accepted.kind != ChangeSet::Kind::Pixels) return;
+  for (int32_t pixel : accepted.pixels) {
+    if (pixel >= grid) break;  // sorted: the rest belong to later batch items
+    result.first_layer_mask[static_cast<size_t>(pixel)] = 1;
+  }
+}
+
+void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>& inputs, FrameResult& result) const {
+  const Plan& p = p_;
+  ChangeState& s = static_cast<ChangeState&>(mode_state);
+  const bool dense = s.needs_dense;
+  auto tensor_of = [&](int id) -> const Tensor* {
+    const Value& v = p.values[static_cast<size_t>(id)];
+    if (v.kind == ValueKind::Activation) return &s.activations[static_cast<size_t>(id)];
+    return v.kind == ValueKind::Constant ? &v.tensor : inputs[static_cast<size_t>(v.input_index)];
+  };
+  // A graph input may differ anywhere; the first detecting layer narrows it down.
+  for (int id : p.input_ids) {
+    ChangeSet& set = s.sets[static_cast<size_t>(id)];
+    set.set_all();
+    const Shape& shape = p.values[static_cast<size_t>(id)].tensor.shape();
+    if (shape.size() == 4) {
+      set.batch = shape[0];
+      set.height = shape[2];
+      set.width = shape[3];
+    }
+  }
+
+  ExecContext exec{p.threads, &s.scratch};
+  ChangeStep step;
+  step.exec = &exec;
+  step.flags = &s.flags;
+  step.times = &result.times;
+  step.dense = dense;
+  result.layer_stats.assign(p.steps.size(), LayerStats{});
+  result.macs_executed = 0;
+  result.macs_dense = p.total_macs;
+  result.dense_frame = dense;
+  ChangeSet first_accepted;
+  const int first_detecting = gated_.empty() ? -1 : gated_.front();
+
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const Step& st = p.steps[i];
+    step.inputs.clear();
+    step.in_sets.clear();
+    step.outputs.clear();
+    step.out_sets.clear();
+    for (int id : st.inputs) {
+      step.inputs.push_back(id >= 0 ? tensor_of(id) : nullptr);
+      // Constants never change, so they carry no change set.
+      const bool varies = id >= 0 && p.values[static_cast<size_t>(id)].kind != ValueKind::Constant;
+      step.in_sets.push_back(varies ? &s.sets[static_cast<size_t>(id)] : nullptr);
+    }
+    for (int id : st.outputs) {
+      step.outputs.push_back(id >= 0 ? &s.activations[static_cast<size_t>(id)] : nullptr);
+      step.out_sets.push_back(id >= 0 ? &s.sets[static_cast<size_t>(id)] : nullptr);
+    }
+    step.layer = &s.layer_states[i];
+    step.threshold = gate_index_[i] >= 0 ? s.gates.effective(static_cast<size_t>(gate_index_[i])) : 0.0f;
+    LayerStats& stats = result.layer_stats[i];
+    stats.macs = p.layers[i].macs;  // kernels that skip work lower this
+    step.stats = &stats;
+    step.accepted = static_cast<int>(i) == first_detecting ? &first_accepted : nullptr;
+    auto t0 = std::chrono::steady_clock::now();
+    kernels_[i]->run(step);
+    if (!result.layer_ms.empty())
+      result.layer_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    result.macs_executed += stats.macs;
+  }
+  s.needs_dense = false;
+  if (first_detecting >= 0) first_layer_mask(p, p.steps[static_cast<size_t>(first_detecting)], first_accepted, result);
+  for (int id : p.output_ids) result.outputs.push_back(tensor_of(id));
+}
+
+}  // namespace
+
+std::unique_ptr<Executor> make_change_executor(Plan& plan, GateKind gate_kind) {
+  return std::make_unique<ChangeExecutor>(plan, gate_kind);
+}
+
+}  // namespace sparseinfer

@@ -1,0 +1,25 @@
+// The executor table: one line per (backend, mode). A new mode is a folder
+// beside dense/ and change/ plus its line here.
+#include "engine/executor.h"
+
+#include "engine/change/change_executor.h"
+#include "engine/cuda/cuda_executor.h"
+#include "engine/dense/dense_executor.h"
+#include "engine/plan.h"
+#include "sparseinfer/error.h"
+
+namespace sparseinfer {
+
+std::unique_ptr<Executor> make_executor(Plan& plan) {
+  Backend& backend = plan.options.backend;
+  // auto: the GPU when one is there and can run the whole network.
+  if (backend == Backend::Auto) backend = cuda_can_run(plan, nullptr) ? Backend::Cuda : Backend::Cpu;
+  if (backend == Backend::Cuda) return make_cuda_executor(plan);
+  switch (plan.options.mode) {
+    case Mode::Dense: return make_dense_executor(plan);
+    case Mode::Change: return make_change_executor(plan, GateKind::Threshold);
+  }
+  throw Error(std::string("mode '") + mode_name(plan.options.mode) + "' has no executor");
+}
+
+}  // namespace sparseinfer

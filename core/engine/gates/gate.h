@@ -1,0 +1,49 @@
+// A gate decides, layer by layer and frame by frame, which input pixels are
+// treated as changed and so recomputed (CBinfer's change detector §III-C,
+// Skip-Conv's gates §3). Gates are created at compile time and shared by
+// streams; what one remembers between frames lives in that stream's GateState.
+// A new gate kind is one file beside this one plus a line in make_gate().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/change_set.h"
+#include "sparseinfer/engine.h"
+#include "sparseinfer/tensor.h"
+
+namespace sparseinfer {
+
+struct GateState {
+  Tensor reference;             // the input as the layer last computed it (closed loop)
+  float last_threshold = -1.0f;  // effective threshold of the last frame; < 0: none yet
+};
+
+class Gate {
+ public:
+  virtual ~Gate() = default;
+
+  // A frame computed in full: the state takes all of `input`.
+  virtual void prime(const Tensor& input, float threshold, GateState& state) const = 0;
+
+  // Fills `accepted` (its batch/height/width already set) with the pixels of
+  // `input` that count as changed, looking at `candidates` (what the layers
+  // before report as changed), and updates the state. `flags` is per-stream
+  // scratch, all zero on entry and exit. Adds its time to times->detect_ms
+  // and times->extract_ms.
+  virtual void select(const Tensor& input, const ChangeSet& candidates, float threshold, GateState& state,
+                      std::vector<uint8_t>& flags, int threads, StageTimes* times, ChangeSet& accepted) const = 0;
+
+  // What the layer computes its outputs from: the gate's state for a closed
+  // loop (errors cannot accumulate), the input itself for an open one.
+  virtual const Tensor& source(const Tensor& input, const GateState& state) const = 0;
+};
+
+enum class GateKind {
+  Threshold,  // CBinfer eq. (3) with the closed loop of §III-C
+};
+
+std::unique_ptr<Gate> make_gate(GateKind kind);
+
+}  // namespace sparseinfer
