@@ -31,6 +31,9 @@ void detect_changes(const CudaContext& ctx, const float* input, float* state, in
 // as a gather (one thread per output pixel), so no clearing pass or atomics.
 void mark_affected_outputs(const CudaContext& ctx, const uint8_t* in_flags, const ConvGeometry& g, uint8_t* out_flags);
 
+// flags[0, grid) = 0, then flags[pixels[j]] = 1 for the n listed pixels.
+void flag_pixels(const CudaContext& ctx, const int32_t* pixels, int64_t n, int64_t grid, uint8_t* flags);
+
 // Change-index extraction: the sorted indices of the non-zero flags, by
 // cub::DeviceSelect::Flagged over a counting iterator. Scratch grows once.
 class IndexExtractor {

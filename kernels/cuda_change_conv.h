@@ -64,6 +64,8 @@ class CudaChangeConv {
   bool all_changed() const { return all_changed_; }
   // Input pixels accepted as changed by the last run (-1 when not counted: dense or 1x1 layers).
   int input_changed_count() const { return in_count_; }
+  // Their sorted indices (device), when input_changed_count() > 0.
+  const int32_t* input_changed_pixels() const { return in_pixels_.data(); }
   // Multiply-accumulates of the last run.
   int64_t macs() const { return macs_; }
   // Stage times of the last run; waits for the stream.
