@@ -194,7 +194,7 @@ static gboolean gst_sparseinfer_element_stop(GstBaseTransform *trans) {
   GstSparseinferElement *self = GST_SPARSEINFER_ELEMENT(trans);
   GstSparseinferElementClass *klass = GST_SPARSEINFER_ELEMENT_GET_CLASS(self);
   Private *priv = get_priv(self);
-  if (priv->opened && klass->close) klass->close(self);
+  if (klass->close) klass->close(self);
   priv->opened = FALSE;
   priv->have_info = FALSE;
   return TRUE;
@@ -206,7 +206,8 @@ static void reset_stream(GstSparseinferElement *self, const char *why) {
   if (!priv->opened) return;
   GST_DEBUG_OBJECT(self, "resetting stream state: %s", why);
   priv->frame_index = 0;
-  GST_SPARSEINFER_ELEMENT_GET_CLASS(self)->reset(self);
+  GstSparseinferElementClass *klass = GST_SPARSEINFER_ELEMENT_GET_CLASS(self);
+  if (klass->reset) klass->reset(self);
 }
 
 static gboolean gst_sparseinfer_element_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {

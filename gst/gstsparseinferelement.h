@@ -37,12 +37,12 @@ G_DECLARE_DERIVABLE_TYPE(GstSparseinferElement, gst_sparseinfer_element, GST, SP
  *   called from start(). Returns FALSE after posting an error; a C++
  *   exception is posted as a load error naming the models given to
  *   gst_sparseinfer_element_set_models().
- * @close: drops what @open loaded; called from stop() after a successful
- *   @open. Optional.
+ * @close: drops what @open loaded; called from stop(), and after an @open
+ *   that failed. Optional.
  * @configure: prepares for frames of @info (new caps); an exception is
  *   posted as "cannot run" error. Optional.
  * @reset: forgets the stream's past (new stream, flush, caps change,
- *   discontinuity): the next frame starts afresh.
+ *   discontinuity): the next frame starts afresh. Optional.
  * @process: handles one frame, the @frame_index-th since the last reset; maps
  *   the pixels with gst_sparseinfer_element_map_frame() when it needs them.
  *   An exception is posted as an inference error.
@@ -59,6 +59,9 @@ struct _GstSparseinferElementClass {
   gboolean (*configure)(GstSparseinferElement *self, const GstVideoInfo *info);
   void (*reset)(GstSparseinferElement *self);
   GstFlowReturn (*process)(GstSparseinferElement *self, GstBuffer *buf, guint64 frame_index);
+
+  /*< private >*/
+  gpointer _gst_reserved[GST_PADDING];
 };
 
 /* For @open: how errors name the models; @files (paths) while loading,
