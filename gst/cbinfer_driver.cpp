@@ -1,5 +1,9 @@
 #include "cbinfer_driver.h"
 
+#include <algorithm>
+#include <chrono>
+
+#include "element_support.h"
 #include "sparseinfer/error.h"
 
 namespace sparseinfer::gst {
@@ -16,7 +20,19 @@ int declared_dim(const Model& model, size_t axis) {
 
 }  // namespace
 
-void CbinferDriver::open(const DriverSettings& settings) {
+void CbinferTotals::add(const CbinferFrameStats& frame) {
+  ++frames;
+  if (frame.inferred) {
+    ++inferred;
+    dense += frame.dense_frame ? 1 : 0;
+    changed_fraction += frame.changed_fraction;
+    mac_fraction += frame.mac_fraction;
+    ms += frame.process_ms;
+  }
+  if (frame.qos_skipped) ++qos_skipped;
+}
+
+void CbinferDriver::open(const CbinferSettings& settings) {
   close();
   settings_ = settings;
   if (settings.model_path.empty()) throw Error("no model set (property 'model')");
@@ -43,6 +59,9 @@ void CbinferDriver::open(const DriverSettings& settings) {
     Engine check(*model, probe);
   }
   model_ = std::move(model);
+  task_ = settings.task ? *settings.task : guess_task();
+  model_name_ = base_name(settings.model_path);
+  labels_ = class_labels(*model_);
 }
 
 void CbinferDriver::close() {
@@ -51,6 +70,10 @@ void CbinferDriver::close() {
   thresholds_.reset();
   model_.reset();
   net_width_ = net_height_ = 0;
+  held_.clear();
+  held_detections_.clear();
+  model_name_.clear();
+  labels_.clear();
 }
 
 bool CbinferDriver::input_follows_frame() const {
@@ -86,45 +109,136 @@ void CbinferDriver::apply_thresholds_to_state() {
   if (!state_ || settings_.mode != Mode::Change) return;
   state_->set_all_thresholds(settings_.threshold);
   if (thresholds_) apply_thresholds(*state_, *thresholds_);
-  state_->set_threshold_scale(threshold_scale_);
+  state_->set_threshold_scale(settings_.threshold_scale);
 }
 
-Task CbinferDriver::guess_task() const {
-  if (!model_) return Task::Unknown;
+GstSparseinferTask CbinferDriver::guess_task() const {
+  if (!model_) return GST_SPARSEINFER_TASK_UNKNOWN;
   const std::vector<ValueInfo>& outs = model_->outputs;
   bool heatmap = false, boxes = false;
   for (const ValueInfo& o : outs) {
     heatmap |= o.name == "heatmap";
     boxes |= o.name == "boxes";
   }
-  if (heatmap && boxes) return Task::Detection;
-  if (outs.size() != 1) return Task::Unknown;
-  if (outs[0].dims.size() == 2) return Task::Classification;
-  if (outs[0].dims.size() == 4) return Task::Segmentation;
-  return Task::Unknown;
+  if (heatmap && boxes) return GST_SPARSEINFER_TASK_DETECTION;
+  if (outs.size() != 1) return GST_SPARSEINFER_TASK_UNKNOWN;
+  if (outs[0].dims.size() == 2) return GST_SPARSEINFER_TASK_CLASSIFICATION;
+  if (outs[0].dims.size() == 4) return GST_SPARSEINFER_TASK_SEGMENTATION;
+  return GST_SPARSEINFER_TASK_UNKNOWN;
+}
+
+void CbinferDriver::update(const CbinferSettings& settings) {
+  const bool threshold_changed = settings.threshold != settings_.threshold;
+  const bool scale_changed = settings.threshold_scale != settings_.threshold_scale;
+  settings_.threshold = settings.threshold;
+  settings_.threshold_scale = settings.threshold_scale;
+  settings_.refresh_interval = settings.refresh_interval;
+  settings_.inference_interval = settings.inference_interval;
+  settings_.detection = settings.detection;
+  if (threshold_changed)
+    apply_thresholds_to_state();
+  else if (scale_changed && state_ && settings_.mode == Mode::Change)
+    state_->set_threshold_scale(settings_.threshold_scale);
 }
 
 void CbinferDriver::reset() {
   if (state_) state_->reset();
+  held_.clear();
+  held_detections_.clear();
 }
 
-void CbinferDriver::set_threshold(float threshold) {
-  settings_.threshold = threshold;
-  apply_thresholds_to_state();
+bool CbinferDriver::should_infer(uint64_t frame_index, bool would_be_late, bool* qos_skip) const {
+  *qos_skip = false;
+  if (!has_results()) return true;
+  if (frame_index % std::max(1u, settings_.inference_interval) != 0) return false;
+  // Due, but it would reach the sink late after inference: the last results are kept instead.
+  *qos_skip = would_be_late;
+  return !would_be_late;
 }
 
-void CbinferDriver::set_threshold_scale(float scale) {
-  threshold_scale_ = scale;
-  if (state_ && settings_.mode == Mode::Change) state_->set_threshold_scale(scale);
-}
-
-FrameResult CbinferDriver::infer(const uint8_t* pixels, int width, int height, int stride, PixelFormat format) {
+CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& frame) {
   if (!engine_) throw Error("engine not configured for a frame size");
-  PreprocessOptions pre = settings_.preprocess;
+  const unsigned refresh = settings_.refresh_interval;
+  if (refresh > 0 && frame_index > 0 && frame_index % refresh == 0) state_->reset();
+
+  const auto t0 = std::chrono::steady_clock::now();
+  PreprocessOptions pre;
   pre.width = net_width_;
   pre.height = net_height_;
-  preprocess_frame(pixels, width, height, stride, format, pre, input_);
-  return engine_->run(*state_, {&input_});
+  pre.rgb = settings_.rgb;
+  for (size_t c = 0; c < 3; ++c) {
+    pre.mean[c] = float(settings_.mean[c]);
+    pre.std[c] = float(settings_.std[c]);
+  }
+  preprocess_frame(frame.pixels, frame.width, frame.height, frame.stride, frame.format, pre, input_);
+  FrameResult result = engine_->run(*state_, {&input_});
+  std::vector<Detection> detections;
+  const std::vector<TensorInfo>& outs = engine_->outputs();
+  if (task_ == GST_SPARSEINFER_TASK_DETECTION && result.outputs.size() >= 2) {
+    const Tensor *heatmap = result.outputs[0], *boxes = result.outputs[1];
+    for (size_t i = 0; i < outs.size(); ++i) {
+      if (outs[i].name == "heatmap") heatmap = result.outputs[i];
+      if (outs[i].name == "boxes") boxes = result.outputs[i];
+    }
+    detections = decode_detections(*heatmap, *boxes, net_width_, net_height_, settings_.detection);
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+
+  // Keep the outputs for the frames that will not infer.
+  held_.clear();
+  for (size_t i = 0; i < result.outputs.size(); ++i) {
+    const Tensor& t = *result.outputs[i];
+    HeldTensor h;
+    h.name = outs[i].name;
+    h.dtype = t.dtype();
+    h.dims.assign(t.shape().begin(), t.shape().end());
+    const auto* bytes = static_cast<const uint8_t*>(t.raw());
+    h.data = std::make_shared<const std::vector<uint8_t>>(bytes, bytes + t.bytes());
+    held_.push_back(std::move(h));
+  }
+  // Boxes from network input pixels to frame pixels.
+  const double sx = double(frame.width) / net_width_, sy = double(frame.height) / net_height_;
+  held_detections_.clear();
+  for (Detection d : detections) {
+    d.x1 = float(d.x1 * sx);
+    d.x2 = float(d.x2 * sx);
+    d.y1 = float(d.y1 * sy);
+    d.y2 = float(d.y2 * sy);
+    held_detections_.push_back(d);
+  }
+
+  CbinferFrameStats stats;
+  stats.inferred = true;
+  // The mask of the first detecting layer; a dense engine computes every pixel.
+  if (!result.first_layer_mask.empty()) {
+    mask_.swap(result.first_layer_mask);
+    stats.mask_width = int(result.mask_width);
+    stats.mask_height = int(result.mask_height);
+  } else {
+    mask_.assign(size_t(net_width_) * size_t(net_height_), 1);
+    stats.mask_width = net_width_;
+    stats.mask_height = net_height_;
+  }
+  stats.mask = mask_.data();
+  size_t set = 0;
+  for (uint8_t m : mask_) set += m;
+  stats.dense_frame = result.dense_frame;
+  stats.changed_fraction = mask_.empty() ? 1.0 : double(set) / double(mask_.size());
+  stats.mac_fraction = result.mac_fraction();
+  stats.macs_executed = result.macs_executed;
+  stats.macs_dense = result.macs_dense;
+  stats.process_ms = ms;
+  stats.state_bytes = state_->state_bytes();
+  stats.layer_changed_fractions.assign(engine_->layers().size(), 0.0);
+  for (size_t i = 0; i < stats.layer_changed_fractions.size() && i < result.layer_stats.size(); ++i)
+    stats.layer_changed_fractions[i] = result.layer_stats[i].changed_fraction;
+  return stats;
+}
+
+CbinferFrameStats CbinferDriver::hold(bool qos_skipped) const {
+  CbinferFrameStats stats;
+  stats.qos_skipped = qos_skipped;
+  return stats;
 }
 
 }  // namespace sparseinfer::gst

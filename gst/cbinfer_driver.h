@@ -1,12 +1,21 @@
 // The machinery behind cbinferconv, free of GObject: loads a model, compiles
-// an engine for the frame size, keeps one stream's state and runs frames
-// through preprocessing and the engine. The element glue owns one of these
-// and calls it from its streaming thread.
+// an engine for the frame size, keeps one stream's state, decides which
+// frames run the network (inference interval, QoS) and runs them through
+// preprocessing, the engine and the detection decoder. The results of the
+// last inference are held for the frames that skip it. The element glue owns
+// one of these and calls it from its streaming thread.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "detection_decoder.h"
+#include "frame_view.h"
+#include "gstsparseinfertensormeta.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/preprocess.h"
@@ -14,10 +23,9 @@
 
 namespace sparseinfer::gst {
 
-// How a consumer reads the outputs (mirrors GstSparseinferTask).
-enum class Task { Unknown, Segmentation, Classification, Detection };
-
-struct DriverSettings {
+// Everything cbinferconv's properties set; the element keeps one under its
+// object lock and hands the driver a copy.
+struct CbinferSettings {
   std::string model_path;
   Mode mode = Mode::Change;
   Backend backend = Backend::Auto;
@@ -26,16 +34,62 @@ struct DriverSettings {
   // own when the model declares none (fully convolutional models).
   int input_width = 0;
   int input_height = 0;
-  PreprocessOptions preprocess;
-  float threshold = 0.0f;       // every detecting layer
-  std::string thresholds_file;  // per-layer thresholds overriding `threshold`
+  bool rgb = true;                                  // channel order the network expects (false: BGR)
+  std::array<double, 3> mean{0.485, 0.456, 0.406};  // ImageNet, on values in [0, 1]
+  std::array<double, 3> std{0.229, 0.224, 0.225};
+  std::optional<GstSparseinferTask> task;  // none: guessed from the outputs
+  float threshold = 0.1f;                  // every detecting layer
+  std::string thresholds_file;             // per-layer thresholds overriding `threshold`
+  float threshold_scale = 1.0f;            // factor on every threshold
+  unsigned refresh_interval = 0;           // a dense frame every Nth (0: never)
+  unsigned inference_interval = 1;         // the network on every Nth frame only
+  DetectionParams detection;
+  bool emit_stats = false;
+};
+
+// One output tensor of the last inference; the data is shared by every frame that carries it.
+struct HeldTensor {
+  std::string name;
+  DType dtype = DType::Float32;
+  std::vector<int64_t> dims;
+  std::shared_ptr<const std::vector<uint8_t>> data;
+};
+
+// What happened on one frame.
+struct CbinferFrameStats {
+  bool inferred = false;
+  bool qos_skipped = false;  // it was due, but would have been late
+  bool dense_frame = false;
+  double changed_fraction = 0;  // of the first layer's mask
+  double mac_fraction = 0;
+  int64_t macs_executed = 0, macs_dense = 0;
+  double process_ms = 0;
+  size_t state_bytes = 0;
+  std::vector<double> layer_changed_fractions;  // inferred frames: per engine layer
+  // Inferred frames: the first detecting layer's mask on the network input grid
+  // (all ones in dense mode); valid until the next frame.
+  const uint8_t* mask = nullptr;
+  int mask_width = 0, mask_height = 0;
+};
+
+// Totals since start (the element's "stats" property).
+struct CbinferTotals {
+  uint64_t frames = 0;
+  uint64_t inferred = 0;
+  uint64_t dense = 0;
+  uint64_t qos_skipped = 0;
+  double changed_fraction = 0;  // sums over inferred frames
+  double mac_fraction = 0;
+  double ms = 0;
+
+  void add(const CbinferFrameStats& frame);
 };
 
 class CbinferDriver {
  public:
-  // Loads the model and the thresholds file; throws ModelError / Error.
-  // A backend that cannot run is reported here too.
-  void open(const DriverSettings& settings);
+  // Loads the model and the thresholds file and settles the task; throws
+  // ModelError / Error. A backend that cannot run is reported here too.
+  void open(const CbinferSettings& settings);
   void close();
   bool is_open() const { return model_ != nullptr; }
 
@@ -48,16 +102,39 @@ class CbinferDriver {
 
   // Guess from the graph outputs: "heatmap"+"boxes" -> detection, one
   // [N, C] output -> classification, one [N, C, H, W] -> segmentation.
-  Task guess_task() const;
+  GstSparseinferTask guess_task() const;
+  // The task property's, or the guess when it is unset.
+  GstSparseinferTask task() const { return task_; }
 
-  // Next frame is computed densely (flush, discontinuity, new stream).
+  // Takes the settings that may change while playing: thresholds (applied to
+  // the stream state when they changed), intervals and detection parameters.
+  void update(const CbinferSettings& settings);
+
+  // New stream, flush, caps change, discontinuity: the next frame is
+  // computed densely, and the held results are dropped.
   void reset();
-  void set_threshold(float threshold);
-  void set_threshold_scale(float scale);
 
-  // Preprocesses and runs one frame; the result's tensors stay valid until
-  // the next call. Throws Error.
-  FrameResult infer(const uint8_t* pixels, int width, int height, int stride, PixelFormat format);
+  // Whether frame `frame_index` (since the reset) runs the network: every
+  // inference-interval-th frame, unless it `would_be_late` (QoS) and there are
+  // results to hold. The first frame after a reset always does.
+  bool should_infer(uint64_t frame_index, bool would_be_late, bool* qos_skip) const;
+
+  // Runs frame `frame_index` through the network (a dense refresh every
+  // refresh-interval frames), decodes detections in frame pixels and holds the
+  // results. Throws Error.
+  CbinferFrameStats infer(uint64_t frame_index, const FrameView& frame);
+  // Stats of a frame that keeps the held results.
+  CbinferFrameStats hold(bool qos_skipped) const;
+
+  // The results of the last inference.
+  const std::vector<HeldTensor>& held_tensors() const { return held_; }
+  const std::vector<Detection>& held_detections() const { return held_detections_; }  // frame pixels
+  bool has_results() const { return !held_.empty(); }
+
+  // The model's file name (the model name on metas) and its class names
+  // (sparseinfer::class_labels; empty when it has none).
+  const std::string& model_name() const { return model_name_; }
+  const std::vector<std::string>& labels() const { return labels_; }
 
   const Model& model() const { return *model_; }
   const Engine& engine() const { return *engine_; }
@@ -68,14 +145,19 @@ class CbinferDriver {
  private:
   void apply_thresholds_to_state();
 
-  DriverSettings settings_;
+  CbinferSettings settings_;
+  GstSparseinferTask task_ = GST_SPARSEINFER_TASK_UNKNOWN;
+  std::string model_name_;
+  std::vector<std::string> labels_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<ThresholdSet> thresholds_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<StreamState> state_;
   Tensor input_;
   int net_width_ = 0, net_height_ = 0;
-  float threshold_scale_ = 1.0f;
+  std::vector<HeldTensor> held_;
+  std::vector<Detection> held_detections_;
+  std::vector<uint8_t> mask_;
 };
 
 }  // namespace sparseinfer::gst

@@ -45,18 +45,18 @@
 #include <gst/video/gstvideometa.h>
 #include <gst/video/video.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "cbinfer_driver.h"
-#include "detection_decoder.h"
 #include "element_support.h"
 #include "gstcbinferconv.h"
 #include "gstsparseinferelements.h"
 #include "sparseinfer-meta.h"
-#include "sparseinfer/error.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_cbinfer_conv_debug);
 #define GST_CAT_DEFAULT gst_cbinfer_conv_debug
@@ -65,7 +65,7 @@ namespace si = sparseinfer;
 namespace sg = sparseinfer::gst;
 
 #define DEFAULT_MODE GST_CBINFER_CONV_MODE_CHANGE
-#define DEFAULT_BACKEND GST_CBINFER_CONV_BACKEND_AUTO
+#define DEFAULT_BACKEND GST_SPARSEINFER_BACKEND_AUTO
 #define DEFAULT_CHANNEL_ORDER GST_CBINFER_CONV_CHANNEL_ORDER_RGB
 #define DEFAULT_TASK GST_CBINFER_CONV_TASK_AUTO
 #define DEFAULT_THRESHOLD 0.1f
@@ -110,86 +110,19 @@ enum {
   PROP_EMIT_STATS,
 };
 
-#define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, RGBA, BGRA, GRAY8 }"
-
-static GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(VIDEO_FORMATS)));
-static GstStaticPadTemplate src_template =
-    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(VIDEO_FORMATS)));
-
-namespace {
-
-// A tensor kept from the last inference, re-attached to frames that skip it.
-struct HeldTensor {
-  std::string name;
-  GstSparseinferDType dtype;
-  std::vector<gint64> dims;
-  GBytes *data;
-};
-
-struct Totals {
-  guint64 frames = 0;
-  guint64 inferred = 0;
-  guint64 dense = 0;
-  guint64 qos_skipped = 0;
-  double changed_fraction = 0;  // sums over inferred frames
-  double mac_fraction = 0;
-  double ms = 0;
-};
-
-// What the streaming thread owns (and stop() clears).
-struct Streaming {
-  sg::CbinferDriver driver;
-  GstVideoInfo info;
-  gboolean have_info = FALSE;
-  std::string stream_id;
-  guint64 frame_index = 0;  // frames since the last stream reset
-  guint64 frame_count = 0;  // frames since start, for inference-interval
-  GstSparseinferTask task = GST_SPARSEINFER_TASK_UNKNOWN;
-  std::vector<HeldTensor> held;
-  std::vector<sg::Detection> held_detections;  // frame pixels
-  std::string model_name;
-  std::vector<std::string> labels;  // class names from the model's metadata, or none
-  sg::LatencyEstimate latency;  // smoothed processing time of the inferred frames
-  std::vector<guint8> mask;
-
-  void clear_held() {
-    for (HeldTensor &t : held) g_bytes_unref(t.data);
-    held.clear();
-    held_detections.clear();
-  }
-};
-
-}  // namespace
-
 struct _GstCbinferConv {
-  GstBaseTransform parent;
+  GstSparseinferElement parent;
 
-  /* Settings, under the object lock. */
-  gchar *model;
-  gchar *thresholds_file;
-  GstCbinferConvMode mode;
-  GstCbinferConvBackend backend;
-  gint threads;
-  gint input_width, input_height;
-  gdouble mean[3], std[3];
-  GstCbinferConvChannelOrder channel_order;
-  GstCbinferConvTask task;
-  gfloat threshold, threshold_scale;
-  gboolean threshold_changed, threshold_scale_changed;  // to apply on the streaming thread
-  guint refresh_interval, inference_interval;
-  gfloat score_threshold, nms_threshold;
-  guint max_detections;
-  gboolean emit_stats;
-  Totals totals;
-  GstClockTime qos_earliest;  // from the last QoS event
-  GstClockTime latency;       // last reported to the pipeline
+  /* Under the object lock. */
+  sg::CbinferSettings settings;
+  sg::CbinferTotals totals;  // since start
 
-  Streaming *streaming;
+  /* Streaming thread. */
+  sg::CbinferDriver *driver;
 };
 
 #define gst_cbinfer_conv_parent_class parent_class
-G_DEFINE_TYPE(GstCbinferConv, gst_cbinfer_conv, GST_TYPE_BASE_TRANSFORM);
+G_DEFINE_TYPE(GstCbinferConv, gst_cbinfer_conv, GST_TYPE_SPARSEINFER_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE(cbinferconv, "cbinferconv", GST_RANK_NONE, GST_TYPE_CBINFER_CONV);
 
 static GType gst_cbinfer_conv_mode_get_type(void) {
@@ -200,18 +133,6 @@ static GType gst_cbinfer_conv_mode_get_type(void) {
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstCbinferConvMode", values));
-  return type;
-}
-
-static GType gst_cbinfer_conv_backend_get_type(void) {
-  static GType type = 0;
-  static const GEnumValue values[] = {
-      {GST_CBINFER_CONV_BACKEND_AUTO, "Best available (CPU in this build)", "auto"},
-      {GST_CBINFER_CONV_BACKEND_CPU, "CPU", "cpu"},
-      {GST_CBINFER_CONV_BACKEND_CUDA, "NVIDIA GPU (CUDA)", "cuda"},
-      {0, nullptr, nullptr},
-  };
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstCbinferConvBackend", values));
   return type;
 }
 
@@ -243,13 +164,11 @@ static GType gst_cbinfer_conv_task_get_type(void) {
 static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
 static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
 static void gst_cbinfer_conv_finalize(GObject *object);
-static gboolean gst_cbinfer_conv_start(GstBaseTransform *trans);
-static gboolean gst_cbinfer_conv_stop(GstBaseTransform *trans);
-static gboolean gst_cbinfer_conv_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps);
-static gboolean gst_cbinfer_conv_sink_event(GstBaseTransform *trans, GstEvent *event);
-static gboolean gst_cbinfer_conv_src_event(GstBaseTransform *trans, GstEvent *event);
-static gboolean gst_cbinfer_conv_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query);
-static GstFlowReturn gst_cbinfer_conv_transform_ip(GstBaseTransform *trans, GstBuffer *buf);
+static gboolean gst_cbinfer_conv_open(GstSparseinferElement *element);
+static void gst_cbinfer_conv_close(GstSparseinferElement *element);
+static gboolean gst_cbinfer_conv_configure(GstSparseinferElement *element, const GstVideoInfo *info);
+static void gst_cbinfer_conv_reset(GstSparseinferElement *element);
+static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, GstBuffer *buf, guint64 frame_index);
 
 static GParamSpec *value_array_spec(const gchar *name, const gchar *nick, const gchar *blurb) {
   return gst_param_spec_array(
@@ -262,7 +181,7 @@ static GParamSpec *value_array_spec(const gchar *name, const gchar *nick, const 
 static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
-  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  GstSparseinferElementClass *base_class = GST_SPARSEINFER_ELEMENT_CLASS(klass);
   const auto ready = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   const auto playing = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
@@ -305,7 +224,7 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
                         G_MAXUINT, DEFAULT_INFERENCE_INTERVAL, playing));
   g_object_class_install_property(gobject_class, PROP_BACKEND,
                                   g_param_spec_enum("backend", "Backend", "Where the network runs",
-                                                    gst_cbinfer_conv_backend_get_type(), DEFAULT_BACKEND, ready));
+                                                    GST_TYPE_SPARSEINFER_BACKEND, DEFAULT_BACKEND, ready));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
       g_param_spec_int("threads", "Threads", "CPU threads (0: one per core)", 0, MAX_THREADS, DEFAULT_THREADS, ready));
@@ -367,68 +286,53 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
                                         "Runs an ONNX network on video frames, recomputing only what changed "
                                         "(CBinfer), and attaches the results as metas",
                                         "sparseinfer developers");
-  gst_element_class_add_static_pad_template(element_class, &sink_template);
-  gst_element_class_add_static_pad_template(element_class, &src_template);
 
-  trans_class->start = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_start);
-  trans_class->stop = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_stop);
-  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_set_caps);
-  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_sink_event);
-  trans_class->src_event = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_src_event);
-  trans_class->query = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_query);
-  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_transform_ip);
-  trans_class->transform_ip_on_passthrough = FALSE;
+  base_class->open = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_open);
+  base_class->close = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_close);
+  base_class->configure = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_configure);
+  base_class->reset = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_reset);
+  base_class->process = GST_DEBUG_FUNCPTR(gst_cbinfer_conv_process);
 
   gst_type_mark_as_plugin_api(gst_cbinfer_conv_mode_get_type(), (GstPluginAPIFlags)0);
-  gst_type_mark_as_plugin_api(gst_cbinfer_conv_backend_get_type(), (GstPluginAPIFlags)0);
   gst_type_mark_as_plugin_api(gst_cbinfer_conv_channel_order_get_type(), (GstPluginAPIFlags)0);
   gst_type_mark_as_plugin_api(gst_cbinfer_conv_task_get_type(), (GstPluginAPIFlags)0);
   GST_DEBUG_CATEGORY_INIT(gst_cbinfer_conv_debug, "cbinferconv", 0, "change-based CNN inference");
 }
 
 static void gst_cbinfer_conv_init(GstCbinferConv *self) {
-  self->model = nullptr;
-  self->thresholds_file = nullptr;
-  self->mode = DEFAULT_MODE;
-  self->backend = DEFAULT_BACKEND;
-  self->threads = DEFAULT_THREADS;
-  self->input_width = self->input_height = DEFAULT_INPUT_SIZE;
+  sg::CbinferSettings *s = new (&self->settings) sg::CbinferSettings();
+  s->mode = DEFAULT_MODE == GST_CBINFER_CONV_MODE_DENSE ? si::Mode::Dense : si::Mode::Change;
+  s->backend = sg::core_backend(DEFAULT_BACKEND);
+  s->threads = DEFAULT_THREADS;
+  s->input_width = s->input_height = DEFAULT_INPUT_SIZE;
   for (int c = 0; c < 3; ++c) {
-    self->mean[c] = DEFAULT_MEAN[c];
-    self->std[c] = DEFAULT_STD[c];
+    s->mean[c] = DEFAULT_MEAN[c];
+    s->std[c] = DEFAULT_STD[c];
   }
-  self->channel_order = DEFAULT_CHANNEL_ORDER;
-  self->task = DEFAULT_TASK;
-  self->threshold = DEFAULT_THRESHOLD;
-  self->threshold_scale = DEFAULT_THRESHOLD_SCALE;
-  self->threshold_changed = self->threshold_scale_changed = FALSE;
-  self->refresh_interval = DEFAULT_REFRESH_INTERVAL;
-  self->inference_interval = DEFAULT_INFERENCE_INTERVAL;
-  self->score_threshold = DEFAULT_SCORE_THRESHOLD;
-  self->nms_threshold = DEFAULT_NMS_THRESHOLD;
-  self->max_detections = DEFAULT_MAX_DETECTIONS;
-  self->emit_stats = DEFAULT_EMIT_STATS;
-  new (&self->totals) Totals();
-  self->qos_earliest = GST_CLOCK_TIME_NONE;
-  self->latency = 0;
-  self->streaming = nullptr;
-  // Pixels pass through untouched; results are metas, so buffers only need to be writable.
-  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  s->rgb = DEFAULT_CHANNEL_ORDER == GST_CBINFER_CONV_CHANNEL_ORDER_RGB;
+  s->task.reset();  // DEFAULT_TASK: auto
+  s->threshold = DEFAULT_THRESHOLD;
+  s->threshold_scale = DEFAULT_THRESHOLD_SCALE;
+  s->refresh_interval = DEFAULT_REFRESH_INTERVAL;
+  s->inference_interval = DEFAULT_INFERENCE_INTERVAL;
+  s->detection.score_threshold = DEFAULT_SCORE_THRESHOLD;
+  s->detection.iou_threshold = DEFAULT_NMS_THRESHOLD;
+  s->detection.max_detections = DEFAULT_MAX_DETECTIONS;
+  s->emit_stats = DEFAULT_EMIT_STATS;
+  new (&self->totals) sg::CbinferTotals();
+  self->driver = new sg::CbinferDriver();
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), TRUE);
 }
 
 static void gst_cbinfer_conv_finalize(GObject *object) {
   GstCbinferConv *self = GST_CBINFER_CONV(object);
-  if (self->streaming) {
-    self->streaming->clear_held();
-    delete self->streaming;
-  }
-  g_free(self->model);
-  g_free(self->thresholds_file);
+  delete self->driver;
+  self->totals.~CbinferTotals();
+  self->settings.~CbinferSettings();
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
-static void set_value_array(const GValue *value, gdouble out[3], GstCbinferConv *self, const gchar *name) {
+static void set_value_array(const GValue *value, std::array<double, 3> &out, GstCbinferConv *self, const gchar *name) {
   const guint n = gst_value_array_get_size(value);
   if (n != 3) {
     GST_WARNING_OBJECT(self, "'%s' needs 3 values (one per channel), got %u: ignored", name, n);
@@ -445,7 +349,7 @@ static void set_value_array(const GValue *value, gdouble out[3], GstCbinferConv 
   }
 }
 
-static void get_value_array(GValue *value, const gdouble in[3]) {
+static void get_value_array(GValue *value, const std::array<double, 3> &in) {
   for (int i = 0; i < 3; ++i) {
     GValue v = G_VALUE_INIT;
     g_value_init(&v, G_TYPE_DOUBLE);
@@ -454,80 +358,82 @@ static void get_value_array(GValue *value, const gdouble in[3]) {
   }
 }
 
+// Call with the object lock held.
 static GstStructure *stats_structure(GstCbinferConv *self) {
-  const Totals &t = self->totals;
+  const sg::CbinferTotals &t = self->totals;
+  const GstClockTime latency = gst_sparseinfer_element_get_latency_unlocked(GST_SPARSEINFER_ELEMENT(self));
   const double n = t.inferred ? double(t.inferred) : 1.0;
   return gst_structure_new("sparseinfer-stats", "frames", G_TYPE_UINT64, t.frames, "inferred-frames", G_TYPE_UINT64,
                            t.inferred, "dense-frames", G_TYPE_UINT64, t.dense, "qos-skipped-frames", G_TYPE_UINT64,
                            t.qos_skipped, "mean-changed-fraction", G_TYPE_DOUBLE, t.changed_fraction / n,
                            "mean-mac-fraction", G_TYPE_DOUBLE, t.mac_fraction / n, "mean-ms", G_TYPE_DOUBLE, t.ms / n,
-                           "latency-ms", G_TYPE_DOUBLE, double(self->latency) / GST_MSECOND, nullptr);
+                           "latency-ms", G_TYPE_DOUBLE, double(latency) / GST_MSECOND, nullptr);
 }
 
 static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
   GstCbinferConv *self = GST_CBINFER_CONV(object);
+  sg::CbinferSettings &s = self->settings;
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_MODEL:
-      g_free(self->model);
-      self->model = g_value_dup_string(value);
+      s.model_path = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
     case PROP_MODE:
-      self->mode = (GstCbinferConvMode)g_value_get_enum(value);
+      s.mode = g_value_get_enum(value) == GST_CBINFER_CONV_MODE_DENSE ? si::Mode::Dense : si::Mode::Change;
       break;
     case PROP_THRESHOLD:
-      self->threshold = g_value_get_float(value);
-      self->threshold_changed = TRUE;
+      s.threshold = g_value_get_float(value);
       break;
     case PROP_THRESHOLDS_FILE:
-      g_free(self->thresholds_file);
-      self->thresholds_file = g_value_dup_string(value);
+      s.thresholds_file = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
     case PROP_THRESHOLD_SCALE:
-      self->threshold_scale = g_value_get_float(value);
-      self->threshold_scale_changed = TRUE;
+      s.threshold_scale = g_value_get_float(value);
       break;
     case PROP_REFRESH_INTERVAL:
-      self->refresh_interval = g_value_get_uint(value);
+      s.refresh_interval = g_value_get_uint(value);
       break;
     case PROP_INFERENCE_INTERVAL:
-      self->inference_interval = g_value_get_uint(value);
+      s.inference_interval = g_value_get_uint(value);
       break;
     case PROP_BACKEND:
-      self->backend = (GstCbinferConvBackend)g_value_get_enum(value);
+      s.backend = sg::core_backend((GstSparseinferBackend)g_value_get_enum(value));
       break;
     case PROP_THREADS:
-      self->threads = g_value_get_int(value);
+      s.threads = g_value_get_int(value);
       break;
     case PROP_INPUT_WIDTH:
-      self->input_width = g_value_get_int(value);
+      s.input_width = g_value_get_int(value);
       break;
     case PROP_INPUT_HEIGHT:
-      self->input_height = g_value_get_int(value);
+      s.input_height = g_value_get_int(value);
       break;
     case PROP_MEAN:
-      set_value_array(value, self->mean, self, "mean");
+      set_value_array(value, s.mean, self, "mean");
       break;
     case PROP_STD:
-      set_value_array(value, self->std, self, "std");
+      set_value_array(value, s.std, self, "std");
       break;
     case PROP_CHANNEL_ORDER:
-      self->channel_order = (GstCbinferConvChannelOrder)g_value_get_enum(value);
+      s.rgb = g_value_get_enum(value) == GST_CBINFER_CONV_CHANNEL_ORDER_RGB;
       break;
     case PROP_TASK:
-      self->task = (GstCbinferConvTask)g_value_get_enum(value);
+      if (g_value_get_enum(value) == GST_CBINFER_CONV_TASK_AUTO)
+        s.task.reset();
+      else
+        s.task = GstSparseinferTask(g_value_get_enum(value) - GST_CBINFER_CONV_TASK_UNKNOWN);
       break;
     case PROP_SCORE_THRESHOLD:
-      self->score_threshold = g_value_get_float(value);
+      s.detection.score_threshold = g_value_get_float(value);
       break;
     case PROP_NMS_THRESHOLD:
-      self->nms_threshold = g_value_get_float(value);
+      s.detection.iou_threshold = g_value_get_float(value);
       break;
     case PROP_MAX_DETECTIONS:
-      self->max_detections = g_value_get_uint(value);
+      s.detection.max_detections = int(g_value_get_uint(value));
       break;
     case PROP_EMIT_STATS:
-      self->emit_stats = g_value_get_boolean(value);
+      s.emit_stats = g_value_get_boolean(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -538,67 +444,69 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
 
 static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   GstCbinferConv *self = GST_CBINFER_CONV(object);
+  const sg::CbinferSettings &s = self->settings;
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_MODEL:
-      g_value_set_string(value, self->model);
+      g_value_set_string(value, s.model_path.empty() ? nullptr : s.model_path.c_str());
       break;
     case PROP_MODE:
-      g_value_set_enum(value, self->mode);
+      g_value_set_enum(value, s.mode == si::Mode::Dense ? GST_CBINFER_CONV_MODE_DENSE : GST_CBINFER_CONV_MODE_CHANGE);
       break;
     case PROP_THRESHOLD:
-      g_value_set_float(value, self->threshold);
+      g_value_set_float(value, s.threshold);
       break;
     case PROP_THRESHOLDS_FILE:
-      g_value_set_string(value, self->thresholds_file);
+      g_value_set_string(value, s.thresholds_file.empty() ? nullptr : s.thresholds_file.c_str());
       break;
     case PROP_THRESHOLD_SCALE:
-      g_value_set_float(value, self->threshold_scale);
+      g_value_set_float(value, s.threshold_scale);
       break;
     case PROP_REFRESH_INTERVAL:
-      g_value_set_uint(value, self->refresh_interval);
+      g_value_set_uint(value, s.refresh_interval);
       break;
     case PROP_INFERENCE_INTERVAL:
-      g_value_set_uint(value, self->inference_interval);
+      g_value_set_uint(value, s.inference_interval);
       break;
     case PROP_BACKEND:
-      g_value_set_enum(value, self->backend);
+      g_value_set_enum(value, sg::backend_property(s.backend));
       break;
     case PROP_THREADS:
-      g_value_set_int(value, self->threads);
+      g_value_set_int(value, s.threads);
       break;
     case PROP_INPUT_WIDTH:
-      g_value_set_int(value, self->input_width);
+      g_value_set_int(value, s.input_width);
       break;
     case PROP_INPUT_HEIGHT:
-      g_value_set_int(value, self->input_height);
+      g_value_set_int(value, s.input_height);
       break;
     case PROP_MEAN:
-      get_value_array(value, self->mean);
+      get_value_array(value, s.mean);
       break;
     case PROP_STD:
-      get_value_array(value, self->std);
+      get_value_array(value, s.std);
       break;
     case PROP_CHANNEL_ORDER:
-      g_value_set_enum(value, self->channel_order);
+      g_value_set_enum(value, s.rgb ? GST_CBINFER_CONV_CHANNEL_ORDER_RGB : GST_CBINFER_CONV_CHANNEL_ORDER_BGR);
       break;
     case PROP_TASK:
-      g_value_set_enum(value, self->task);
+      g_value_set_enum(value,
+                       s.task ? int(GST_CBINFER_CONV_TASK_UNKNOWN) + int(*s.task) : int(GST_CBINFER_CONV_TASK_AUTO));
       break;
     case PROP_SCORE_THRESHOLD:
-      g_value_set_float(value, self->score_threshold);
+      g_value_set_float(value, s.detection.score_threshold);
       break;
     case PROP_NMS_THRESHOLD:
-      g_value_set_float(value, self->nms_threshold);
+      g_value_set_float(value, s.detection.iou_threshold);
       break;
     case PROP_MAX_DETECTIONS:
-      g_value_set_uint(value, self->max_detections);
+      g_value_set_uint(value, guint(s.detection.max_detections));
       break;
     case PROP_STATS:
       g_value_take_boxed(value, stats_structure(self));
       break;
     case PROP_EMIT_STATS:
-      g_value_set_boolean(value, self->emit_stats);
+      g_value_set_boolean(value, s.emit_stats);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -607,174 +515,37 @@ static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue
   GST_OBJECT_UNLOCK(self);
 }
 
-static gboolean gst_cbinfer_conv_start(GstBaseTransform *trans) {
-  GstCbinferConv *self = GST_CBINFER_CONV(trans);
-  sg::DriverSettings settings;
-  GstCbinferConvTask task;
+static gboolean gst_cbinfer_conv_open(GstSparseinferElement *element) {
+  GstCbinferConv *self = GST_CBINFER_CONV(element);
   GST_OBJECT_LOCK(self);
-  settings.model_path = self->model ? self->model : "";
-  settings.thresholds_file = self->thresholds_file ? self->thresholds_file : "";
-  settings.mode = self->mode == GST_CBINFER_CONV_MODE_DENSE ? si::Mode::Dense : si::Mode::Change;
-  settings.backend = self->backend == GST_CBINFER_CONV_BACKEND_CUDA  ? si::Backend::Cuda
-                     : self->backend == GST_CBINFER_CONV_BACKEND_CPU ? si::Backend::Cpu
-                                                                     : si::Backend::Auto;
-  settings.threads = self->threads;
-  settings.input_width = self->input_width;
-  settings.input_height = self->input_height;
-  settings.preprocess.rgb = self->channel_order == GST_CBINFER_CONV_CHANNEL_ORDER_RGB;
-  for (int c = 0; c < 3; ++c) {
-    settings.preprocess.mean[c] = float(self->mean[c]);
-    settings.preprocess.std[c] = float(self->std[c]);
-  }
-  settings.threshold = self->threshold;
-  task = self->task;
-  self->totals = Totals();
-  self->qos_earliest = GST_CLOCK_TIME_NONE;
-  self->latency = 0;
-  self->threshold_changed = FALSE;
-  self->threshold_scale_changed = TRUE;  // the stream starts with the current scale
+  const sg::CbinferSettings settings = self->settings;
+  self->totals = sg::CbinferTotals();
   GST_OBJECT_UNLOCK(self);
 
+  const std::string name = sg::base_name(settings.model_path);
+  gst_sparseinfer_element_set_models(element, ("model \"" + settings.model_path + "\"").c_str(),
+                                     ("model \"" + name + "\"").c_str());
   if (!sg::check_model_file(GST_ELEMENT(self), settings.model_path, "model")) return FALSE;
-  auto *streaming = new Streaming();
-  try {
-    streaming->driver.open(settings);
-  } catch (...) {
-    sg::post_load_error(GST_ELEMENT(self), "model \"" + settings.model_path + "\"");
-    delete streaming;
-    return FALSE;
-  }
-
-  switch (task) {
-    case GST_CBINFER_CONV_TASK_AUTO:
-      switch (streaming->driver.guess_task()) {
-        case sg::Task::Segmentation:
-          streaming->task = GST_SPARSEINFER_TASK_SEGMENTATION;
-          break;
-        case sg::Task::Classification:
-          streaming->task = GST_SPARSEINFER_TASK_CLASSIFICATION;
-          break;
-        case sg::Task::Detection:
-          streaming->task = GST_SPARSEINFER_TASK_DETECTION;
-          break;
-        case sg::Task::Unknown:
-          streaming->task = GST_SPARSEINFER_TASK_UNKNOWN;
-          break;
-      }
-      break;
-    case GST_CBINFER_CONV_TASK_SEGMENTATION:
-      streaming->task = GST_SPARSEINFER_TASK_SEGMENTATION;
-      break;
-    case GST_CBINFER_CONV_TASK_CLASSIFICATION:
-      streaming->task = GST_SPARSEINFER_TASK_CLASSIFICATION;
-      break;
-    case GST_CBINFER_CONV_TASK_DETECTION:
-      streaming->task = GST_SPARSEINFER_TASK_DETECTION;
-      break;
-    case GST_CBINFER_CONV_TASK_UNKNOWN:
-      streaming->task = GST_SPARSEINFER_TASK_UNKNOWN;
-      break;
-  }
-  streaming->model_name = sg::base_name(settings.model_path);
-  streaming->labels = si::class_labels(streaming->driver.model());
+  self->driver->open(settings);
   GST_INFO_OBJECT(self, "loaded %s (%s, task %s)", settings.model_path.c_str(), si::mode_name(settings.mode),
-                  gst_sparseinfer_task_to_string(streaming->task));
-  self->streaming = streaming;
+                  gst_sparseinfer_task_to_string(self->driver->task()));
   return TRUE;
 }
 
-static gboolean gst_cbinfer_conv_stop(GstBaseTransform *trans) {
-  GstCbinferConv *self = GST_CBINFER_CONV(trans);
-  if (self->streaming) {
-    self->streaming->clear_held();
-    delete self->streaming;
-    self->streaming = nullptr;
-  }
+static void gst_cbinfer_conv_close(GstSparseinferElement *element) {
+  GST_CBINFER_CONV(element)->driver->close();
+}
+
+static gboolean gst_cbinfer_conv_configure(GstSparseinferElement *element, const GstVideoInfo *info) {
+  GstCbinferConv *self = GST_CBINFER_CONV(element);
+  if (self->driver->configure(GST_VIDEO_INFO_WIDTH(info), GST_VIDEO_INFO_HEIGHT(info)))
+    GST_INFO_OBJECT(self, "engine compiled for %dx%d network input", self->driver->network_width(),
+                    self->driver->network_height());
   return TRUE;
 }
 
-// Forget the stream's past: the next frame is computed in full.
-static void reset_stream(GstCbinferConv *self, const char *why) {
-  Streaming *s = self->streaming;
-  if (!s) return;
-  GST_DEBUG_OBJECT(self, "resetting stream state: %s", why);
-  s->driver.reset();
-  s->frame_index = 0;
-  s->frame_count = 0;
-  s->clear_held();
-}
-
-static gboolean gst_cbinfer_conv_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
-  GstCbinferConv *self = GST_CBINFER_CONV(trans);
-  Streaming *s = self->streaming;
-  if (!s) return FALSE;
-  GstVideoInfo info;
-  if (!gst_video_info_from_caps(&info, incaps)) {
-    GST_ERROR_OBJECT(self, "invalid caps %" GST_PTR_FORMAT, incaps);
-    return FALSE;
-  }
-  try {
-    if (s->driver.configure(GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info)))
-      GST_INFO_OBJECT(self, "engine compiled for %dx%d network input", s->driver.network_width(),
-                      s->driver.network_height());
-  } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, INIT,
-                      ("Cannot run model \"%s\" on %dx%d frames: %s", s->model_name.c_str(),
-                       GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info), e.what()),
-                      ("%s", e.what()));
-    return FALSE;
-  }
-  s->info = info;
-  s->have_info = TRUE;
-  reset_stream(self, "caps change");
-  // The engine may be new: thresholds and scale go to its fresh stream state.
-  GST_OBJECT_LOCK(self);
-  self->threshold_scale_changed = TRUE;
-  GST_OBJECT_UNLOCK(self);
-  return TRUE;
-}
-
-static gboolean gst_cbinfer_conv_sink_event(GstBaseTransform *trans, GstEvent *event) {
-  GstCbinferConv *self = GST_CBINFER_CONV(trans);
-  switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_STREAM_START:
-      if (self->streaming && sg::starts_new_stream(event, self->streaming->stream_id)) reset_stream(self, "new stream");
-      break;
-    case GST_EVENT_FLUSH_STOP:
-      reset_stream(self, "flush");
-      GST_OBJECT_LOCK(self);
-      self->qos_earliest = GST_CLOCK_TIME_NONE;
-      GST_OBJECT_UNLOCK(self);
-      break;
-    default:
-      break;
-  }
-  return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
-}
-
-static gboolean gst_cbinfer_conv_src_event(GstBaseTransform *trans, GstEvent *event) {
-  GstCbinferConv *self = GST_CBINFER_CONV(trans);
-  if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
-    GstQOSType type;
-    gdouble proportion;
-    GstClockTimeDiff diff;
-    GstClockTime timestamp;
-    gst_event_parse_qos(event, &type, &proportion, &diff, &timestamp);
-    GST_OBJECT_LOCK(self);
-    // Like basetransform: a frame due before this running time will be late.
-    self->qos_earliest = diff > 0 ? timestamp + 2 * diff : timestamp + diff;
-    GST_OBJECT_UNLOCK(self);
-  }
-  return GST_BASE_TRANSFORM_CLASS(parent_class)->src_event(trans, event);
-}
-
-static gboolean gst_cbinfer_conv_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query) {
-  GstCbinferConv *self = GST_CBINFER_CONV(trans);
-  if (direction != GST_PAD_SRC || GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
-    return GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
-  if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query)) return FALSE;
-  sg::add_latency(GST_ELEMENT(self), query, &self->latency);
-  return TRUE;
+static void gst_cbinfer_conv_reset(GstSparseinferElement *element) {
+  GST_CBINFER_CONV(element)->driver->reset();
 }
 
 // ROIs are named after the model's class names when it has them, else "class-N".
@@ -796,173 +567,79 @@ static void attach_detections(GstBuffer *buf, const std::vector<sg::Detection> &
   }
 }
 
-static void attach_held_tensors(GstBuffer *buf, const Streaming *s) {
-  GstSparseinferTensorMeta *meta = gst_buffer_add_sparseinfer_tensor_meta(buf, s->model_name.c_str(), s->task);
-  sg::set_meta_labels(meta, s->labels);
-  for (const HeldTensor &t : s->held)
-    gst_sparseinfer_tensor_meta_add_tensor_bytes(meta, t.name.c_str(), t.dtype, guint(t.dims.size()), t.dims.data(),
-                                                 t.data);
+using SharedData = std::shared_ptr<const std::vector<uint8_t>>;
+
+static void release_shared_data(gpointer data) {
+  delete static_cast<SharedData *>(data);
 }
 
-static void post_frame_stats(GstCbinferConv *self, GstBuffer *buf, const GstSparseinferFrameStats *stats) {
-  GstStructure *st = sg::frame_stats_structure(GST_BASE_TRANSFORM(self), buf, stats);
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
-}
-
-static GstFlowReturn gst_cbinfer_conv_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
-  GstCbinferConv *self = GST_CBINFER_CONV(trans);
-  Streaming *s = self->streaming;
-  if (!s || !s->have_info || !s->driver.configured()) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No caps were negotiated before the first frame."), (nullptr));
-    return GST_FLOW_NOT_NEGOTIATED;
+// The held results on a frame: the tensors share the driver's data, without a copy.
+static void attach_held_tensors(GstBuffer *buf, const sg::CbinferDriver &driver) {
+  GstSparseinferTensorMeta *meta =
+      gst_buffer_add_sparseinfer_tensor_meta(buf, driver.model_name().c_str(), driver.task());
+  sg::set_meta_labels(meta, driver.labels());
+  for (const sg::HeldTensor &t : driver.held_tensors()) {
+    auto *ref = new SharedData(t.data);
+    GBytes *bytes = g_bytes_new_with_free_func((*ref)->data(), (*ref)->size(), release_shared_data, ref);
+    const std::vector<gint64> dims(t.dims.begin(), t.dims.end());
+    gst_sparseinfer_tensor_meta_add_tensor_bytes(
+        meta, t.name.c_str(), t.dtype == si::DType::Int64 ? GST_SPARSEINFER_DTYPE_INT64 : GST_SPARSEINFER_DTYPE_FLOAT32,
+        guint(dims.size()), dims.data(), bytes);
+    g_bytes_unref(bytes);
   }
+}
 
-  if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) && s->frame_index > 0) reset_stream(self, "discontinuity");
+static GstSparseinferFrameStats *frame_stats(const gchar *stream_id, guint64 frame_index,
+                                             const sg::CbinferFrameStats &f) {
+  GstSparseinferFrameStats *stats = gst_sparseinfer_frame_stats_new(stream_id, guint(f.layer_changed_fractions.size()));
+  stats->frame_index = frame_index;
+  stats->inferred = f.inferred;
+  stats->dense_frame = f.dense_frame;
+  stats->changed_fraction = f.changed_fraction;
+  stats->mac_fraction = f.mac_fraction;
+  stats->macs_executed = f.macs_executed;
+  stats->macs_dense = f.macs_dense;
+  stats->process_ms = f.process_ms;
+  stats->state_bytes = f.state_bytes;
+  for (guint i = 0; i < stats->n_layers; ++i) stats->layer_changed_fractions[i] = f.layer_changed_fractions[i];
+  return stats;
+}
 
+static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, GstBuffer *buf, guint64 frame_index) {
+  GstCbinferConv *self = GST_CBINFER_CONV(element);
+  sg::CbinferDriver &driver = *self->driver;
   GST_OBJECT_LOCK(self);
-  const gboolean threshold_changed = self->threshold_changed, scale_changed = self->threshold_scale_changed;
-  const gfloat threshold = self->threshold, scale = self->threshold_scale;
-  self->threshold_changed = self->threshold_scale_changed = FALSE;
-  const guint refresh = self->refresh_interval, interval = std::max(1u, self->inference_interval);
-  sg::DetectionParams det;
-  det.score_threshold = self->score_threshold;
-  det.iou_threshold = self->nms_threshold;
-  det.max_detections = int(self->max_detections);
-  const gboolean emit = self->emit_stats;
-  const GstClockTime earliest = self->qos_earliest;
+  const sg::CbinferSettings settings = self->settings;
   GST_OBJECT_UNLOCK(self);
-  if (threshold_changed) s->driver.set_threshold(threshold);
-  if (scale_changed) s->driver.set_threshold_scale(scale);
+  driver.update(settings);
 
   // Frames between inferences, and frames that would be late after inference, keep the last results.
-  const gboolean have_held = !s->held.empty();
-  gboolean infer = !have_held || s->frame_count % interval == 0;
-  gboolean qos_skip = FALSE;
-  if (infer && have_held && gst_base_transform_is_qos_enabled(trans) && GST_CLOCK_TIME_IS_VALID(earliest)) {
-    const GstClockTime rt = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
-    const GstClockTime cost = GstClockTime(s->latency.smoothed_ms * GST_MSECOND);
-    if (GST_CLOCK_TIME_IS_VALID(rt) && rt <= earliest + cost) {
-      GST_DEBUG_OBJECT(self, "frame at %" GST_TIME_FORMAT " would be late: keeping the last results",
-                       GST_TIME_ARGS(rt));
-      infer = FALSE;
-      qos_skip = TRUE;
-    }
+  bool qos_skip = false;
+  sg::CbinferFrameStats frame;
+  if (driver.should_infer(frame_index, gst_sparseinfer_element_would_be_late(element, buf), &qos_skip)) {
+    sg::FrameView view;
+    if (!gst_sparseinfer_element_map_frame(element, buf, &view)) return GST_FLOW_ERROR;
+    frame = driver.infer(frame_index, view);
+    gst_sparseinfer_element_update_latency(element, frame.process_ms);
+  } else {
+    frame = driver.hold(qos_skip);
   }
 
-  const si::Engine &engine = s->driver.engine();
-  GstSparseinferFrameStats *stats =
-      gst_sparseinfer_frame_stats_new(s->stream_id.c_str(), infer ? guint(engine.layers().size()) : 0);
-  stats->frame_index = s->frame_index;
-  stats->inferred = infer;
-  const guint8 *mask = nullptr;
-  guint mask_w = 0, mask_h = 0;
-
-  if (infer) {
-    if (refresh > 0 && s->frame_index > 0 && s->frame_index % refresh == 0) s->driver.reset();
-    GstVideoFrame frame;
-    if (!gst_video_frame_map(&frame, &s->info, buf, GST_MAP_READ)) {
-      gst_sparseinfer_frame_stats_unref(stats);
-      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map the video frame for reading."), (nullptr));
-      return GST_FLOW_ERROR;
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    si::FrameResult result;
-    std::vector<sg::Detection> detections;
-    try {
-      result =
-          s->driver.infer(static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)),
-                          GST_VIDEO_FRAME_WIDTH(&frame), GST_VIDEO_FRAME_HEIGHT(&frame),
-                          GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0), sg::pixel_format(GST_VIDEO_FRAME_FORMAT(&frame)));
-      if (s->task == GST_SPARSEINFER_TASK_DETECTION && result.outputs.size() >= 2) {
-        const si::Tensor *heatmap = result.outputs[0], *boxes = result.outputs[1];
-        const std::vector<si::TensorInfo> &outs = engine.outputs();
-        for (size_t i = 0; i < outs.size(); ++i) {
-          if (outs[i].name == "heatmap") heatmap = result.outputs[i];
-          if (outs[i].name == "boxes") boxes = result.outputs[i];
-        }
-        detections =
-            sg::decode_detections(*heatmap, *boxes, s->driver.network_width(), s->driver.network_height(), det);
-      }
-    } catch (const std::exception &e) {
-      gst_video_frame_unmap(&frame);
-      gst_sparseinfer_frame_stats_unref(stats);
-      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Inference failed: %s", e.what()), (nullptr));
-      return GST_FLOW_ERROR;
-    }
-    gst_video_frame_unmap(&frame);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-
-    // Keep the outputs (refcounted) for the frames that will not infer.
-    s->clear_held();
-    const std::vector<si::TensorInfo> &outs = engine.outputs();
-    for (size_t i = 0; i < result.outputs.size(); ++i) {
-      const si::Tensor &t = *result.outputs[i];
-      HeldTensor h;
-      h.name = outs[i].name;
-      h.dtype = t.dtype() == si::DType::Int64 ? GST_SPARSEINFER_DTYPE_INT64 : GST_SPARSEINFER_DTYPE_FLOAT32;
-      h.dims.assign(t.shape().begin(), t.shape().end());
-      h.data = g_bytes_new(t.raw(), t.bytes());
-      s->held.push_back(std::move(h));
-    }
-    const double sx = double(GST_VIDEO_INFO_WIDTH(&s->info)) / s->driver.network_width();
-    const double sy = double(GST_VIDEO_INFO_HEIGHT(&s->info)) / s->driver.network_height();
-    for (sg::Detection d : detections) {
-      d.x1 = float(d.x1 * sx);
-      d.x2 = float(d.x2 * sx);
-      d.y1 = float(d.y1 * sy);
-      d.y2 = float(d.y2 * sy);
-      s->held_detections.push_back(d);
-    }
-
-    // The mask of the first detecting layer; a dense engine computes every pixel.
-    if (!result.first_layer_mask.empty()) {
-      s->mask.swap(result.first_layer_mask);
-      mask_w = guint(result.mask_width);
-      mask_h = guint(result.mask_height);
-    } else {
-      s->mask.assign(size_t(s->driver.network_width()) * size_t(s->driver.network_height()), 1);
-      mask_w = guint(s->driver.network_width());
-      mask_h = guint(s->driver.network_height());
-    }
-    mask = s->mask.data();
-    size_t set = 0;
-    for (guint8 m : s->mask) set += m;
-
-    stats->dense_frame = result.dense_frame;
-    stats->changed_fraction = s->mask.empty() ? 1.0 : double(set) / double(s->mask.size());
-    stats->mac_fraction = result.mac_fraction();
-    stats->macs_executed = result.macs_executed;
-    stats->macs_dense = result.macs_dense;
-    stats->process_ms = ms;
-    stats->state_bytes = s->driver.state().state_bytes();
-    for (guint i = 0; i < stats->n_layers && i < result.layer_stats.size(); ++i)
-      stats->layer_changed_fractions[i] = result.layer_stats[i].changed_fraction;
-    sg::update_latency(GST_ELEMENT(self), s->latency, &self->latency, ms);
-  }
-
-  attach_held_tensors(buf, s);
-  if (s->task == GST_SPARSEINFER_TASK_DETECTION) attach_detections(buf, s->held_detections, s->labels);
-  gst_buffer_add_sparseinfer_stream_meta(buf, stats, mask, mask_w, mask_h);
+  attach_held_tensors(buf, driver);
+  if (driver.task() == GST_SPARSEINFER_TASK_DETECTION)
+    attach_detections(buf, driver.held_detections(), driver.labels());
+  GstSparseinferFrameStats *stats = frame_stats(gst_sparseinfer_element_get_stream_id(element), frame_index, frame);
+  gst_buffer_add_sparseinfer_stream_meta(buf, stats, frame.mask, guint(frame.mask_width), guint(frame.mask_height));
 
   GST_OBJECT_LOCK(self);
-  Totals &t = self->totals;
-  ++t.frames;
-  if (infer) {
-    ++t.inferred;
-    t.dense += stats->dense_frame ? 1 : 0;
-    t.changed_fraction += stats->changed_fraction;
-    t.mac_fraction += stats->mac_fraction;
-    t.ms += stats->process_ms;
-  }
-  if (qos_skip) ++t.qos_skipped;
+  self->totals.add(frame);
   GST_OBJECT_UNLOCK(self);
 
   GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": inferred %d dense %d changed %.3f macs %.3f %.2f ms",
                  stats->frame_index, stats->inferred, stats->dense_frame, stats->changed_fraction, stats->mac_fraction,
                  stats->process_ms);
-  if (emit) post_frame_stats(self, buf, stats);
+  if (settings.emit_stats)
+    gst_sparseinfer_element_post_stats(element, sg::frame_stats_structure(GST_BASE_TRANSFORM(self), buf, stats));
   gst_sparseinfer_frame_stats_unref(stats);
-  ++s->frame_index;
-  ++s->frame_count;
   return GST_FLOW_OK;
 }

@@ -1,13 +1,15 @@
 /* cbinferconv: runs a CNN on every video frame, recomputing only what changed. */
 #pragma once
 
-#include <gst/base/gstbasetransform.h>
 #include <gst/gst.h>
+
+#include "gstsparseinferelement.h"
+#include "sparseinfer-meta.h"
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_CBINFER_CONV (gst_cbinfer_conv_get_type())
-G_DECLARE_FINAL_TYPE(GstCbinferConv, gst_cbinfer_conv, GST, CBINFER_CONV, GstBaseTransform)
+G_DECLARE_FINAL_TYPE(GstCbinferConv, gst_cbinfer_conv, GST, CBINFER_CONV, GstSparseinferElement)
 
 /**
  * GstCbinferConvMode:
@@ -18,18 +20,6 @@ typedef enum {
   GST_CBINFER_CONV_MODE_DENSE,
   GST_CBINFER_CONV_MODE_CHANGE,
 } GstCbinferConvMode;
-
-/**
- * GstCbinferConvBackend:
- * @GST_CBINFER_CONV_BACKEND_AUTO: the best available (the CPU for now)
- * @GST_CBINFER_CONV_BACKEND_CPU: the CPU
- * @GST_CBINFER_CONV_BACKEND_CUDA: an NVIDIA GPU (needs a build with CUDA)
- */
-typedef enum {
-  GST_CBINFER_CONV_BACKEND_AUTO,
-  GST_CBINFER_CONV_BACKEND_CPU,
-  GST_CBINFER_CONV_BACKEND_CUDA,
-} GstCbinferConvBackend;
 
 /**
  * GstCbinferConvChannelOrder:
@@ -48,13 +38,15 @@ typedef enum {
  * @GST_CBINFER_CONV_TASK_SEGMENTATION: per-pixel class scores
  * @GST_CBINFER_CONV_TASK_CLASSIFICATION: class logits
  * @GST_CBINFER_CONV_TASK_DETECTION: heatmap + boxes, also decoded to region-of-interest metas
+ *
+ * The "task" property: a #GstSparseinferTask, one higher, or auto.
  */
 typedef enum {
-  GST_CBINFER_CONV_TASK_AUTO,
-  GST_CBINFER_CONV_TASK_UNKNOWN,
-  GST_CBINFER_CONV_TASK_SEGMENTATION,
-  GST_CBINFER_CONV_TASK_CLASSIFICATION,
-  GST_CBINFER_CONV_TASK_DETECTION,
+  GST_CBINFER_CONV_TASK_AUTO = 0,
+  GST_CBINFER_CONV_TASK_UNKNOWN = 1 + GST_SPARSEINFER_TASK_UNKNOWN,
+  GST_CBINFER_CONV_TASK_SEGMENTATION = 1 + GST_SPARSEINFER_TASK_SEGMENTATION,
+  GST_CBINFER_CONV_TASK_CLASSIFICATION = 1 + GST_SPARSEINFER_TASK_CLASSIFICATION,
+  GST_CBINFER_CONV_TASK_DETECTION = 1 + GST_SPARSEINFER_TASK_DETECTION,
 } GstCbinferConvTask;
 
 G_END_DECLS

@@ -49,15 +49,15 @@
 
 #include <gst/video/video.h>
 
-#include <memory>
+#include <new>
 #include <string>
 
 #include "element_support.h"
 #include "gstsaliencyscheduler.h"
 #include "gstsparseinferelements.h"
+#include "saliency_driver.h"
 #include "sparseinfer-meta.h"
 #include "sparseinfer/dual_stream.h"
-#include "sparseinfer/error.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_saliency_scheduler_debug);
 #define GST_CAT_DEFAULT gst_saliency_scheduler_debug
@@ -80,7 +80,7 @@ static const gfloat DEFAULT_CHANGE_PIXEL_THRESHOLD = si::DualStreamOptions{}.cha
 #define DEFAULT_SMALL_MODE GST_SALIENCY_SCHEDULER_SMALL_MODE_DENSE
 #define DEFAULT_SMALL_THRESHOLD 0.05f
 #define MAX_SMALL_THRESHOLD 1000.0f
-#define DEFAULT_BACKEND GST_SALIENCY_SCHEDULER_BACKEND_AUTO
+#define DEFAULT_BACKEND GST_SPARSEINFER_BACKEND_AUTO
 #define DEFAULT_THREADS 0
 #define MAX_THREADS 1024
 #define DEFAULT_EMIT_STATS FALSE
@@ -103,59 +103,20 @@ enum {
   PROP_EMIT_STATS,
 };
 
-#define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, RGBA, BGRA, GRAY8 }"
-
-static GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(VIDEO_FORMATS)));
-static GstStaticPadTemplate src_template =
-    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(VIDEO_FORMATS)));
-
-namespace {
-
-// What the streaming thread owns (and stop() clears).
-struct Streaming {
-  std::unique_ptr<si::DualStreamRunner> runner;
-  std::unique_ptr<si::DualStreamState> state;
-  GstVideoInfo info;
-  gboolean have_info = FALSE;
-  std::string stream_id;
-  std::string large_name, small_name;
-  // The maps of the last large run as the stream meta shares them (one object per large run).
-  GstSparseinferSaliencyState *saliency = nullptr;
-  sg::LatencyEstimate latency;  // processing time of the large frames (the small ones are faster)
-
-  void drop_saliency() {
-    if (saliency) gst_sparseinfer_saliency_state_unref(saliency);
-    saliency = nullptr;
-  }
-  ~Streaming() { drop_saliency(); }
-};
-
-}  // namespace
-
 struct _GstSaliencyScheduler {
-  GstBaseTransform parent;
+  GstSparseinferElement parent;
 
-  /* Settings, under the object lock. */
-  gchar *large_model, *small_model;
-  guint period;
-  gfloat decay_tau;
-  GstSaliencySchedulerSchedule schedule;
-  gdouble max_cost;
-  gdouble change_trigger, margin_trigger;
-  gfloat change_pixel_threshold;
-  GstSaliencySchedulerSmallMode small_mode;
-  gfloat small_threshold;
-  GstSaliencySchedulerBackend backend;
-  gint threads;
-  gboolean emit_stats;
+  /* Under the object lock. */
+  sg::SaliencySettings settings;
 
-  GstClockTime latency; /* reported to the pipeline, under the object lock */
-  Streaming *streaming;
+  /* Streaming thread. */
+  sg::SaliencyDriver *driver;
+  // The maps of the last large run as the stream meta shares them (one object per large run).
+  GstSparseinferSaliencyState *saliency;
 };
 
 #define gst_saliency_scheduler_parent_class parent_class
-G_DEFINE_TYPE(GstSaliencyScheduler, gst_saliency_scheduler, GST_TYPE_BASE_TRANSFORM);
+G_DEFINE_TYPE(GstSaliencyScheduler, gst_saliency_scheduler, GST_TYPE_SPARSEINFER_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE(saliencyscheduler, "saliencyscheduler", GST_RANK_NONE, GST_TYPE_SALIENCY_SCHEDULER);
 
 static GType gst_saliency_scheduler_schedule_get_type(void) {
@@ -168,18 +129,6 @@ static GType gst_saliency_scheduler_schedule_get_type(void) {
   };
   if (g_once_init_enter(&type))
     g_once_init_leave(&type, g_enum_register_static("GstSaliencySchedulerSchedule", values));
-  return type;
-}
-
-static GType gst_saliency_scheduler_backend_get_type(void) {
-  static GType type = 0;
-  static const GEnumValue values[] = {
-      {GST_SALIENCY_SCHEDULER_BACKEND_AUTO, "Best available (CPU in this build)", "auto"},
-      {GST_SALIENCY_SCHEDULER_BACKEND_CPU, "CPU", "cpu"},
-      {GST_SALIENCY_SCHEDULER_BACKEND_CUDA, "NVIDIA GPU (CUDA)", "cuda"},
-      {0, nullptr, nullptr},
-  };
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstSaliencySchedulerBackend", values));
   return type;
 }
 
@@ -198,17 +147,16 @@ static GType gst_saliency_scheduler_small_mode_get_type(void) {
 static void gst_saliency_scheduler_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec);
 static void gst_saliency_scheduler_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
 static void gst_saliency_scheduler_finalize(GObject *object);
-static gboolean gst_saliency_scheduler_start(GstBaseTransform *trans);
-static gboolean gst_saliency_scheduler_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query);
-static gboolean gst_saliency_scheduler_stop(GstBaseTransform *trans);
-static gboolean gst_saliency_scheduler_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps);
-static gboolean gst_saliency_scheduler_sink_event(GstBaseTransform *trans, GstEvent *event);
-static GstFlowReturn gst_saliency_scheduler_transform_ip(GstBaseTransform *trans, GstBuffer *buf);
+static gboolean gst_saliency_scheduler_open(GstSparseinferElement *element);
+static void gst_saliency_scheduler_close(GstSparseinferElement *element);
+static void gst_saliency_scheduler_reset(GstSparseinferElement *element);
+static GstFlowReturn gst_saliency_scheduler_process(GstSparseinferElement *element, GstBuffer *buf,
+                                                    guint64 frame_index);
 
 static void gst_saliency_scheduler_class_init(GstSaliencySchedulerClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
-  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  GstSparseinferElementClass *base_class = GST_SPARSEINFER_ELEMENT_CLASS(klass);
   const auto ready = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   const auto playing = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
@@ -278,7 +226,7 @@ static void gst_saliency_scheduler_class_init(GstSaliencySchedulerClass *klass) 
                          0.0f, MAX_SMALL_THRESHOLD, DEFAULT_SMALL_THRESHOLD, ready));
   g_object_class_install_property(gobject_class, PROP_BACKEND,
                                   g_param_spec_enum("backend", "Backend", "Where the networks run",
-                                                    gst_saliency_scheduler_backend_get_type(), DEFAULT_BACKEND, ready));
+                                                    GST_TYPE_SPARSEINFER_BACKEND, DEFAULT_BACKEND, ready));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
       g_param_spec_int("threads", "Threads", "CPU threads (0: one per core)", 0, MAX_THREADS, DEFAULT_THREADS, ready));
@@ -293,98 +241,99 @@ static void gst_saliency_scheduler_class_init(GstSaliencySchedulerClass *klass) 
                                         "Classifies frames with a large network every few frames and a small one "
                                         "fusing its decayed saliency maps in between; results as metas",
                                         "sparseinfer developers");
-  gst_element_class_add_static_pad_template(element_class, &sink_template);
-  gst_element_class_add_static_pad_template(element_class, &src_template);
 
-  trans_class->start = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_start);
-  trans_class->query = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_query);
-  trans_class->stop = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_stop);
-  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_set_caps);
-  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_sink_event);
-  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_transform_ip);
-  trans_class->transform_ip_on_passthrough = FALSE;
+  base_class->open = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_open);
+  base_class->close = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_close);
+  base_class->reset = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_reset);
+  base_class->process = GST_DEBUG_FUNCPTR(gst_saliency_scheduler_process);
 
   gst_type_mark_as_plugin_api(gst_saliency_scheduler_schedule_get_type(), (GstPluginAPIFlags)0);
-  gst_type_mark_as_plugin_api(gst_saliency_scheduler_backend_get_type(), (GstPluginAPIFlags)0);
   gst_type_mark_as_plugin_api(gst_saliency_scheduler_small_mode_get_type(), (GstPluginAPIFlags)0);
   GST_DEBUG_CATEGORY_INIT(gst_saliency_scheduler_debug, "saliencyscheduler", 0, "saliency dual-stream classification");
 }
 
 static void gst_saliency_scheduler_init(GstSaliencyScheduler *self) {
-  self->large_model = self->small_model = nullptr;
-  self->period = DEFAULT_PERIOD;
-  self->decay_tau = DEFAULT_DECAY_TAU;
-  self->schedule = DEFAULT_SCHEDULE;
-  self->max_cost = DEFAULT_MAX_COST;
-  self->change_trigger = DEFAULT_CHANGE_TRIGGER;
-  self->margin_trigger = DEFAULT_MARGIN_TRIGGER;
-  self->change_pixel_threshold = DEFAULT_CHANGE_PIXEL_THRESHOLD;
-  self->small_mode = DEFAULT_SMALL_MODE;
-  self->small_threshold = DEFAULT_SMALL_THRESHOLD;
-  self->backend = DEFAULT_BACKEND;
-  self->threads = DEFAULT_THREADS;
-  self->emit_stats = DEFAULT_EMIT_STATS;
-  self->latency = 0;
-  self->streaming = nullptr;
-  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  sg::SaliencySettings *s = new (&self->settings) sg::SaliencySettings();
+  si::DualStreamOptions &o = s->options;
+  o.schedule.period = DEFAULT_PERIOD;
+  o.decay_tau = DEFAULT_DECAY_TAU;
+  o.schedule.kind = DEFAULT_SCHEDULE == GST_SALIENCY_SCHEDULER_SCHEDULE_ADAPTIVE ? si::ScheduleKind::Adaptive
+                                                                                 : si::ScheduleKind::Fixed;
+  o.schedule.max_cost = DEFAULT_MAX_COST;
+  o.schedule.change_trigger = DEFAULT_CHANGE_TRIGGER;
+  o.schedule.margin_trigger = DEFAULT_MARGIN_TRIGGER;
+  o.change_pixel_threshold = DEFAULT_CHANGE_PIXEL_THRESHOLD;
+  o.small_mode = DEFAULT_SMALL_MODE == GST_SALIENCY_SCHEDULER_SMALL_MODE_CHANGE ? si::Mode::Change : si::Mode::Dense;
+  o.small_threshold = DEFAULT_SMALL_THRESHOLD;
+  o.backend = sg::core_backend(DEFAULT_BACKEND);
+  o.threads = DEFAULT_THREADS;
+  s->emit_stats = DEFAULT_EMIT_STATS;
+  self->driver = new sg::SaliencyDriver();
+  self->saliency = nullptr;
+}
+
+static void drop_saliency(GstSaliencyScheduler *self) {
+  if (self->saliency) gst_sparseinfer_saliency_state_unref(self->saliency);
+  self->saliency = nullptr;
 }
 
 static void gst_saliency_scheduler_finalize(GObject *object) {
   GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(object);
-  delete self->streaming;
-  g_free(self->large_model);
-  g_free(self->small_model);
+  drop_saliency(self);
+  delete self->driver;
+  self->settings.~SaliencySettings();
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
 static void gst_saliency_scheduler_set_property(GObject *object, guint prop_id, const GValue *value,
                                                 GParamSpec *pspec) {
   GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(object);
+  si::DualStreamOptions &o = self->settings.options;
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_LARGE_MODEL:
-      g_free(self->large_model);
-      self->large_model = g_value_dup_string(value);
+      o.large_model = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
     case PROP_SMALL_MODEL:
-      g_free(self->small_model);
-      self->small_model = g_value_dup_string(value);
+      o.small_model = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
     case PROP_PERIOD:
-      self->period = g_value_get_uint(value);
+      o.schedule.period = int(g_value_get_uint(value));
       break;
     case PROP_DECAY_TAU:
-      self->decay_tau = g_value_get_float(value);
+      o.decay_tau = g_value_get_float(value);
       break;
     case PROP_SCHEDULE:
-      self->schedule = (GstSaliencySchedulerSchedule)g_value_get_enum(value);
+      o.schedule.kind = g_value_get_enum(value) == GST_SALIENCY_SCHEDULER_SCHEDULE_ADAPTIVE ? si::ScheduleKind::Adaptive
+                                                                                            : si::ScheduleKind::Fixed;
       break;
     case PROP_MAX_COST:
-      self->max_cost = g_value_get_double(value);
+      o.schedule.max_cost = g_value_get_double(value);
       break;
     case PROP_CHANGE_TRIGGER:
-      self->change_trigger = g_value_get_double(value);
+      o.schedule.change_trigger = g_value_get_double(value);
       break;
     case PROP_MARGIN_TRIGGER:
-      self->margin_trigger = g_value_get_double(value);
+      o.schedule.margin_trigger = g_value_get_double(value);
       break;
     case PROP_CHANGE_PIXEL_THRESHOLD:
-      self->change_pixel_threshold = g_value_get_float(value);
+      o.change_pixel_threshold = g_value_get_float(value);
       break;
     case PROP_SMALL_MODE:
-      self->small_mode = (GstSaliencySchedulerSmallMode)g_value_get_enum(value);
+      o.small_mode =
+          g_value_get_enum(value) == GST_SALIENCY_SCHEDULER_SMALL_MODE_CHANGE ? si::Mode::Change : si::Mode::Dense;
       break;
     case PROP_SMALL_THRESHOLD:
-      self->small_threshold = g_value_get_float(value);
+      o.small_threshold = g_value_get_float(value);
       break;
     case PROP_BACKEND:
-      self->backend = (GstSaliencySchedulerBackend)g_value_get_enum(value);
+      o.backend = sg::core_backend((GstSparseinferBackend)g_value_get_enum(value));
       break;
     case PROP_THREADS:
-      self->threads = g_value_get_int(value);
+      o.threads = g_value_get_int(value);
       break;
     case PROP_EMIT_STATS:
-      self->emit_stats = g_value_get_boolean(value);
+      self->settings.emit_stats = g_value_get_boolean(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -395,49 +344,52 @@ static void gst_saliency_scheduler_set_property(GObject *object, guint prop_id, 
 
 static void gst_saliency_scheduler_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(object);
+  const si::DualStreamOptions &o = self->settings.options;
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_LARGE_MODEL:
-      g_value_set_string(value, self->large_model);
+      g_value_set_string(value, o.large_model.empty() ? nullptr : o.large_model.c_str());
       break;
     case PROP_SMALL_MODEL:
-      g_value_set_string(value, self->small_model);
+      g_value_set_string(value, o.small_model.empty() ? nullptr : o.small_model.c_str());
       break;
     case PROP_PERIOD:
-      g_value_set_uint(value, self->period);
+      g_value_set_uint(value, guint(o.schedule.period));
       break;
     case PROP_DECAY_TAU:
-      g_value_set_float(value, self->decay_tau);
+      g_value_set_float(value, o.decay_tau);
       break;
     case PROP_SCHEDULE:
-      g_value_set_enum(value, self->schedule);
+      g_value_set_enum(value, o.schedule.kind == si::ScheduleKind::Adaptive ? GST_SALIENCY_SCHEDULER_SCHEDULE_ADAPTIVE
+                                                                            : GST_SALIENCY_SCHEDULER_SCHEDULE_FIXED);
       break;
     case PROP_MAX_COST:
-      g_value_set_double(value, self->max_cost);
+      g_value_set_double(value, o.schedule.max_cost);
       break;
     case PROP_CHANGE_TRIGGER:
-      g_value_set_double(value, self->change_trigger);
+      g_value_set_double(value, o.schedule.change_trigger);
       break;
     case PROP_MARGIN_TRIGGER:
-      g_value_set_double(value, self->margin_trigger);
+      g_value_set_double(value, o.schedule.margin_trigger);
       break;
     case PROP_CHANGE_PIXEL_THRESHOLD:
-      g_value_set_float(value, self->change_pixel_threshold);
+      g_value_set_float(value, o.change_pixel_threshold);
       break;
     case PROP_SMALL_MODE:
-      g_value_set_enum(value, self->small_mode);
+      g_value_set_enum(value, o.small_mode == si::Mode::Change ? GST_SALIENCY_SCHEDULER_SMALL_MODE_CHANGE
+                                                               : GST_SALIENCY_SCHEDULER_SMALL_MODE_DENSE);
       break;
     case PROP_SMALL_THRESHOLD:
-      g_value_set_float(value, self->small_threshold);
+      g_value_set_float(value, o.small_threshold);
       break;
     case PROP_BACKEND:
-      g_value_set_enum(value, self->backend);
+      g_value_set_enum(value, sg::backend_property(o.backend));
       break;
     case PROP_THREADS:
-      g_value_set_int(value, self->threads);
+      g_value_set_int(value, o.threads);
       break;
     case PROP_EMIT_STATS:
-      g_value_set_boolean(value, self->emit_stats);
+      g_value_set_boolean(value, self->settings.emit_stats);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -446,106 +398,38 @@ static void gst_saliency_scheduler_get_property(GObject *object, guint prop_id, 
   GST_OBJECT_UNLOCK(self);
 }
 
-static gboolean gst_saliency_scheduler_start(GstBaseTransform *trans) {
-  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(trans);
-  si::DualStreamOptions o;
+static gboolean gst_saliency_scheduler_open(GstSparseinferElement *element) {
+  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(element);
   GST_OBJECT_LOCK(self);
-  o.large_model = self->large_model ? self->large_model : "";
-  o.small_model = self->small_model ? self->small_model : "";
-  o.schedule.period = int(self->period);
-  o.schedule.kind =
-      self->schedule == GST_SALIENCY_SCHEDULER_SCHEDULE_ADAPTIVE ? si::ScheduleKind::Adaptive : si::ScheduleKind::Fixed;
-  o.schedule.max_cost = self->max_cost;
-  o.schedule.change_trigger = self->change_trigger;
-  o.schedule.margin_trigger = self->margin_trigger;
-  o.change_pixel_threshold = self->change_pixel_threshold;
-  o.decay_tau = self->decay_tau;
-  o.small_mode = self->small_mode == GST_SALIENCY_SCHEDULER_SMALL_MODE_CHANGE ? si::Mode::Change : si::Mode::Dense;
-  o.small_threshold = self->small_threshold;
-  o.backend = self->backend == GST_SALIENCY_SCHEDULER_BACKEND_CUDA  ? si::Backend::Cuda
-              : self->backend == GST_SALIENCY_SCHEDULER_BACKEND_CPU ? si::Backend::Cpu
-                                                                    : si::Backend::Auto;
-  o.threads = self->threads;
+  const sg::SaliencySettings settings = self->settings;
   GST_OBJECT_UNLOCK(self);
 
+  const si::DualStreamOptions &o = settings.options;
+  gst_sparseinfer_element_set_models(
+      element, ("models \"" + o.large_model + "\" and \"" + o.small_model + "\"").c_str(),
+      ("models \"" + sg::base_name(o.large_model) + "\" and \"" + sg::base_name(o.small_model) + "\"").c_str());
   if (!sg::check_model_file(GST_ELEMENT(self), o.large_model, "large-model") ||
       !sg::check_model_file(GST_ELEMENT(self), o.small_model, "small-model"))
     return FALSE;
-  auto streaming = std::make_unique<Streaming>();
-  try {
-    streaming->runner = std::make_unique<si::DualStreamRunner>(o);
-    streaming->state = streaming->runner->new_stream();
-  } catch (...) {
-    sg::post_load_error(GST_ELEMENT(self), "models \"" + o.large_model + "\" and \"" + o.small_model + "\"");
-    return FALSE;
-  }
-  streaming->large_name = sg::base_name(o.large_model);
-  streaming->small_name = sg::base_name(o.small_model);
+  self->driver->open(settings);
+  const si::DualStreamRunner &runner = self->driver->runner();
   GST_INFO_OBJECT(self, "loaded %s (%dx%d, %" G_GINT64_FORMAT " MACs) and %s (%" G_GINT64_FORMAT " MACs, %s), %s T=%d",
-                  o.large_model.c_str(), streaming->runner->input_width(), streaming->runner->input_height(),
-                  streaming->runner->large_macs(), o.small_model.c_str(), streaming->runner->small_macs_dense(),
-                  si::mode_name(o.small_mode), si::schedule_kind_name(o.schedule.kind), o.schedule.period);
-  delete self->streaming;
-  self->streaming = streaming.release();
-  GST_OBJECT_LOCK(self);
-  self->latency = 0;
-  GST_OBJECT_UNLOCK(self);
+                  o.large_model.c_str(), runner.input_width(), runner.input_height(), runner.large_macs(),
+                  o.small_model.c_str(), runner.small_macs_dense(), si::mode_name(o.small_mode),
+                  si::schedule_kind_name(o.schedule.kind), o.schedule.period);
   return TRUE;
 }
 
-static gboolean gst_saliency_scheduler_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query) {
-  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(trans);
-  if (direction != GST_PAD_SRC || GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
-    return GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
-  if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query)) return FALSE;
-  sg::add_latency(GST_ELEMENT(self), query, &self->latency);
-  return TRUE;
+static void gst_saliency_scheduler_close(GstSparseinferElement *element) {
+  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(element);
+  drop_saliency(self);
+  self->driver->close();
 }
 
-static gboolean gst_saliency_scheduler_stop(GstBaseTransform *trans) {
-  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(trans);
-  delete self->streaming;
-  self->streaming = nullptr;
-  return TRUE;
-}
-
-// Forget the stream's past: the next frame runs the large model.
-static void reset_stream(GstSaliencyScheduler *self, const char *why) {
-  Streaming *s = self->streaming;
-  if (!s) return;
-  GST_DEBUG_OBJECT(self, "resetting stream state: %s", why);
-  s->state->reset();
-  s->drop_saliency();
-}
-
-static gboolean gst_saliency_scheduler_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
-  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(trans);
-  Streaming *s = self->streaming;
-  if (!s) return FALSE;
-  GstVideoInfo info;
-  if (!gst_video_info_from_caps(&info, incaps)) {
-    GST_ERROR_OBJECT(self, "invalid caps %" GST_PTR_FORMAT, incaps);
-    return FALSE;
-  }
-  s->info = info;
-  s->have_info = TRUE;
-  reset_stream(self, "caps change");
-  return TRUE;
-}
-
-static gboolean gst_saliency_scheduler_sink_event(GstBaseTransform *trans, GstEvent *event) {
-  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(trans);
-  switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_STREAM_START:
-      if (self->streaming && sg::starts_new_stream(event, self->streaming->stream_id)) reset_stream(self, "new stream");
-      break;
-    case GST_EVENT_FLUSH_STOP:
-      reset_stream(self, "flush");
-      break;
-    default:
-      break;
-  }
-  return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+static void gst_saliency_scheduler_reset(GstSparseinferElement *element) {
+  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(element);
+  self->driver->reset();
+  drop_saliency(self);
 }
 
 // A new shared snapshot of the maps the large model just emitted.
@@ -555,17 +439,16 @@ static GstSparseinferSaliencyState *saliency_snapshot(const si::DualStreamState 
       gst_sparseinfer_saliency_state_new(guint64(state.last_large_frame()), guint(maps.size()));
   for (size_t i = 0; i < maps.size(); ++i) {
     const si::Tensor &t = maps[i];
-    gst_sparseinfer_saliency_state_set_map(snap, guint(i), i < 2 ? si::kSaliencyMapNames[i] : "saliency", guint(t.dim(3)),
-                                           guint(t.dim(2)), t.f32());
+    gst_sparseinfer_saliency_state_set_map(snap, guint(i), i < 2 ? si::kSaliencyMapNames[i] : "saliency",
+                                           guint(t.dim(3)), guint(t.dim(2)), t.f32());
   }
   return snap;
 }
 
-static void attach_results(GstBuffer *buf, const Streaming *s, const si::DualStreamResult &r) {
-  GstSparseinferTensorMeta *meta = gst_buffer_add_sparseinfer_tensor_meta(
-      buf, (r.stream == si::DualStream::Large ? s->large_name : s->small_name).c_str(),
-      GST_SPARSEINFER_TASK_CLASSIFICATION);
-  sg::set_meta_labels(meta, s->runner->labels());
+static void attach_results(GstBuffer *buf, const sg::SaliencyDriver &driver, const si::DualStreamResult &r) {
+  GstSparseinferTensorMeta *meta = gst_buffer_add_sparseinfer_tensor_meta(buf, driver.model_name(r.stream).c_str(),
+                                                                          GST_SPARSEINFER_TASK_CLASSIFICATION);
+  sg::set_meta_labels(meta, driver.runner().labels());
   const gint64 prob_dims[2] = {1, si::kSaliencyClasses};
   const gint64 one[1] = {1};
   const gint64 stream = gint64(r.stream), delay = r.k, macs = r.macs;
@@ -576,68 +459,49 @@ static void attach_results(GstBuffer *buf, const Streaming *s, const si::DualStr
   gst_sparseinfer_tensor_meta_add_tensor(meta, "macs", GST_SPARSEINFER_DTYPE_INT64, 1, one, &macs, sizeof macs);
 }
 
-static GstFlowReturn gst_saliency_scheduler_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
-  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(trans);
-  Streaming *s = self->streaming;
-  if (!s || !s->have_info) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No caps were negotiated before the first frame."), (nullptr));
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) && s->state->frame_index() > 0)
-    reset_stream(self, "discontinuity");
-
+static GstFlowReturn gst_saliency_scheduler_process(GstSparseinferElement *element, GstBuffer *buf, guint64) {
+  GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(element);
+  sg::SaliencyDriver &driver = *self->driver;
   GST_OBJECT_LOCK(self);
-  const gboolean emit = self->emit_stats;
+  const gboolean emit = self->settings.emit_stats;
   GST_OBJECT_UNLOCK(self);
 
-  GstVideoFrame frame;
-  if (!gst_video_frame_map(&frame, &s->info, buf, GST_MAP_READ)) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map the video frame for reading."), (nullptr));
-    return GST_FLOW_ERROR;
-  }
-  si::DualStreamResult r;
-  try {
-    r = s->runner->run(*s->state, static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)),
-                       GST_VIDEO_FRAME_WIDTH(&frame), GST_VIDEO_FRAME_HEIGHT(&frame),
-                       GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0), sg::pixel_format(GST_VIDEO_FRAME_FORMAT(&frame)));
-  } catch (const std::exception &e) {
-    gst_video_frame_unmap(&frame);
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Inference failed: %s", e.what()), (nullptr));
-    return GST_FLOW_ERROR;
-  }
-  gst_video_frame_unmap(&frame);
+  sg::FrameView view;
+  if (!gst_sparseinfer_element_map_frame(element, buf, &view)) return GST_FLOW_ERROR;
+  const si::DualStreamResult r = driver.run(view);
 
-  // One snapshot per large run; the small frames after it share it.
+  // One snapshot per large run; the small frames after it share it. Only the
+  // large model bounds the latency (the small one is faster).
   if (r.stream == si::DualStream::Large) {
-    s->drop_saliency();
-    s->saliency = saliency_snapshot(*s->state);
-    sg::update_latency(GST_ELEMENT(self), s->latency, &self->latency, r.ms);
+    drop_saliency(self);
+    self->saliency = saliency_snapshot(driver.state());
+    gst_sparseinfer_element_update_latency(element, r.ms);
   }
 
-  attach_results(buf, s, r);
-  GstSparseinferFrameStats *stats = gst_sparseinfer_frame_stats_new(s->stream_id.c_str(), 0);
+  attach_results(buf, driver, r);
+  GstSparseinferFrameStats *stats = gst_sparseinfer_frame_stats_new(gst_sparseinfer_element_get_stream_id(element), 0);
   stats->frame_index = guint64(r.frame_index);
   stats->inferred = TRUE;
   stats->dense_frame = r.stream == si::DualStream::Large;
   stats->changed_fraction = r.change_fraction;
   stats->mac_fraction = r.cost;
   stats->macs_executed = r.macs;
-  stats->macs_dense = s->runner->large_macs();
+  stats->macs_dense = driver.runner().large_macs();
   stats->process_ms = r.ms;
-  stats->state_bytes = s->state->state_bytes();
+  stats->state_bytes = driver.state().state_bytes();
   GstSparseinferStreamMeta *smeta = gst_buffer_add_sparseinfer_stream_meta(buf, stats, nullptr, 0, 0);
-  if (smeta) gst_sparseinfer_stream_meta_set_saliency(smeta, s->saliency);
+  if (smeta) gst_sparseinfer_stream_meta_set_saliency(smeta, self->saliency);
 
   GST_LOG_OBJECT(self, "frame %" G_GINT64_FORMAT ": %s (%s) k=%" G_GINT64_FORMAT " label %d p=%.3f macs %.3f %.2f ms",
                  r.frame_index, si::dual_stream_name(r.stream), si::schedule_reason_name(r.reason), r.k, r.label,
                  double(r.probabilities[size_t(r.label)]), r.cost, r.ms);
   if (emit) {
-    GstStructure *st = sg::frame_stats_structure(trans, buf, stats);
+    GstStructure *st = sg::frame_stats_structure(GST_BASE_TRANSFORM(self), buf, stats);
     gst_structure_set(st, "stream", G_TYPE_STRING, si::dual_stream_name(r.stream), "reason", G_TYPE_STRING,
                       si::schedule_reason_name(r.reason), "delay", G_TYPE_INT64, gint64(r.k), "label", G_TYPE_INT,
                       r.label, "probability", G_TYPE_DOUBLE, double(r.probabilities[size_t(r.label)]), "margin",
                       G_TYPE_DOUBLE, r.margin, nullptr);
-    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
+    gst_sparseinfer_element_post_stats(element, st);
   }
   gst_sparseinfer_frame_stats_unref(stats);
   return GST_FLOW_OK;

@@ -1,13 +1,14 @@
 /* saliencyscheduler: dual-stream classification with saliency maps. */
 #pragma once
 
-#include <gst/base/gstbasetransform.h>
 #include <gst/gst.h>
+
+#include "gstsparseinferelement.h"
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_SALIENCY_SCHEDULER (gst_saliency_scheduler_get_type())
-G_DECLARE_FINAL_TYPE(GstSaliencyScheduler, gst_saliency_scheduler, GST, SALIENCY_SCHEDULER, GstBaseTransform)
+G_DECLARE_FINAL_TYPE(GstSaliencyScheduler, gst_saliency_scheduler, GST, SALIENCY_SCHEDULER, GstSparseinferElement)
 
 /**
  * GstSaliencySchedulerSchedule:
@@ -19,18 +20,6 @@ typedef enum {
   GST_SALIENCY_SCHEDULER_SCHEDULE_FIXED,
   GST_SALIENCY_SCHEDULER_SCHEDULE_ADAPTIVE,
 } GstSaliencySchedulerSchedule;
-
-/**
- * GstSaliencySchedulerBackend:
- * @GST_SALIENCY_SCHEDULER_BACKEND_AUTO: the best available
- * @GST_SALIENCY_SCHEDULER_BACKEND_CPU: the CPU
- * @GST_SALIENCY_SCHEDULER_BACKEND_CUDA: an NVIDIA GPU (needs a build with CUDA)
- */
-typedef enum {
-  GST_SALIENCY_SCHEDULER_BACKEND_AUTO,
-  GST_SALIENCY_SCHEDULER_BACKEND_CPU,
-  GST_SALIENCY_SCHEDULER_BACKEND_CUDA,
-} GstSaliencySchedulerBackend;
 
 /**
  * GstSaliencySchedulerSmallMode:

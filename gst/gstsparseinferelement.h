@@ -1,0 +1,101 @@
+/* GstSparseinferElement: the abstract base of the sparseinfer elements. */
+#pragma once
+
+#include <gst/base/gstbasetransform.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include "frame_view.h"
+#include "sparseinfer/engine.h"
+
+G_BEGIN_DECLS
+
+/**
+ * GstSparseinferBackend:
+ * @GST_SPARSEINFER_BACKEND_AUTO: the best available (the CPU for now)
+ * @GST_SPARSEINFER_BACKEND_CPU: the CPU
+ * @GST_SPARSEINFER_BACKEND_CUDA: an NVIDIA GPU (needs a build with CUDA)
+ *
+ * Where an element's networks run (its "backend" property).
+ */
+typedef enum {
+  GST_SPARSEINFER_BACKEND_AUTO,
+  GST_SPARSEINFER_BACKEND_CPU,
+  GST_SPARSEINFER_BACKEND_CUDA,
+} GstSparseinferBackend;
+
+GType gst_sparseinfer_backend_get_type(void);
+#define GST_TYPE_SPARSEINFER_BACKEND (gst_sparseinfer_backend_get_type())
+
+#define GST_TYPE_SPARSEINFER_ELEMENT (gst_sparseinfer_element_get_type())
+G_DECLARE_DERIVABLE_TYPE(GstSparseinferElement, gst_sparseinfer_element, GST, SPARSEINFER_ELEMENT, GstBaseTransform)
+
+/**
+ * GstSparseinferElementClass:
+ * @parent_class: the parent class
+ * @open: copies the settings (under the object lock) and loads the models;
+ *   called from start(). Returns FALSE after posting an error; a C++
+ *   exception is posted as a load error naming the models given to
+ *   gst_sparseinfer_element_set_models().
+ * @close: drops what @open loaded; called from stop(), and after an @open
+ *   that failed. Optional.
+ * @configure: prepares for frames of @info (new caps); an exception is
+ *   posted as "cannot run" error. Optional.
+ * @reset: forgets the stream's past (new stream, flush, caps change,
+ *   discontinuity): the next frame starts afresh. Optional.
+ * @process: handles one frame, the @frame_index-th since the last reset; maps
+ *   the pixels with gst_sparseinfer_element_map_frame() when it needs them.
+ *   An exception is posted as an inference error.
+ *
+ * Holds what every sparseinfer element does the same way: raw video pad
+ * templates, stream resets, the latency query and messages, QoS bookkeeping,
+ * frame mapping and the conversion of core exceptions into element errors.
+ */
+struct _GstSparseinferElementClass {
+  GstBaseTransformClass parent_class;
+
+  gboolean (*open)(GstSparseinferElement *self);
+  void (*close)(GstSparseinferElement *self);
+  gboolean (*configure)(GstSparseinferElement *self, const GstVideoInfo *info);
+  void (*reset)(GstSparseinferElement *self);
+  GstFlowReturn (*process)(GstSparseinferElement *self, GstBuffer *buf, guint64 frame_index);
+
+  /*< private >*/
+  gpointer _gst_reserved[GST_PADDING];
+};
+
+/* For @open: how errors name the models; @files (paths) while loading,
+ * @names (file names) afterwards, e.g. "model \"net.onnx\"". */
+void gst_sparseinfer_element_set_models(GstSparseinferElement *self, const gchar *files, const gchar *names);
+
+/* For @process: the stream-id of the current stream ("" before the first STREAM_START). */
+const gchar *gst_sparseinfer_element_get_stream_id(GstSparseinferElement *self);
+
+/* For @process: maps @buf for reading (unmapped after @process returns).
+ * Returns FALSE after posting an error. */
+gboolean gst_sparseinfer_element_map_frame(GstSparseinferElement *self, GstBuffer *buf,
+                                           sparseinfer::gst::FrameView *frame);
+
+/* For @process: TRUE when QoS is enabled and @buf, processed now at the
+ * smoothed processing time, would reach the sink late. */
+gboolean gst_sparseinfer_element_would_be_late(GstSparseinferElement *self, GstBuffer *buf);
+
+/* For @process: adds a processing time to the latency estimate; posts a
+ * LATENCY message when it moved enough. */
+void gst_sparseinfer_element_update_latency(GstSparseinferElement *self, gdouble ms);
+
+/* The latency the element reports; call with the object lock held. */
+GstClockTime gst_sparseinfer_element_get_latency_unlocked(GstSparseinferElement *self);
+
+/* Posts @stats (a "sparseinfer-frame-stats" structure, taken) as an element message. */
+void gst_sparseinfer_element_post_stats(GstSparseinferElement *self, GstStructure *stats);
+
+G_END_DECLS
+
+namespace sparseinfer::gst {
+
+// The core's backend of a "backend" property value, and back.
+Backend core_backend(GstSparseinferBackend backend);
+GstSparseinferBackend backend_property(Backend backend);
+
+}  // namespace sparseinfer::gst

@@ -1,0 +1,48 @@
+// The machinery behind saliencyscheduler, free of GObject: loads the large
+// and the small network, keeps one stream's dual-stream state and runs frames
+// through the schedule. The element glue owns one of these and calls it from
+// its streaming thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "frame_view.h"
+#include "sparseinfer/dual_stream.h"
+
+namespace sparseinfer::gst {
+
+// Everything saliencyscheduler's properties set; the element keeps one under
+// its object lock and hands the driver a copy.
+struct SaliencySettings {
+  DualStreamOptions options;  // models, schedule, decay, small model mode, backend, threads
+  bool emit_stats = false;
+};
+
+class SaliencyDriver {
+ public:
+  // Loads and checks both models; throws ModelError / Error.
+  void open(const SaliencySettings& settings);
+  void close();
+  bool is_open() const { return runner_ != nullptr; }
+
+  // New stream, flush, caps change, discontinuity: the next frame runs the large model.
+  void reset();
+
+  // Runs one frame through the network the schedule picks. Throws Error.
+  DualStreamResult run(const FrameView& frame);
+
+  // The file name of the model that ran `stream` (the model name on metas).
+  const std::string& model_name(DualStream stream) const {
+    return stream == DualStream::Large ? large_name_ : small_name_;
+  }
+  const DualStreamRunner& runner() const { return *runner_; }
+  const DualStreamState& state() const { return *state_; }
+
+ private:
+  std::unique_ptr<DualStreamRunner> runner_;
+  std::unique_ptr<DualStreamState> state_;
+  std::string large_name_, small_name_;
+};
+
+}  // namespace sparseinfer::gst
