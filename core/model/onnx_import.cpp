@@ -11,7 +11,7 @@
 
 #include "model/file_bytes.h"
 #include "model/tensor_proto.h"
-#include "ops/op.h"
+#include "model/onnx_import.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
 
@@ -21,7 +21,8 @@ namespace {
 
 class Importer {
  public:
-  Importer(std::string label, const LoadLimits& limits) : label_(std::move(label)), limits_(limits) {}
+  Importer(std::string label, const LoadLimits& limits, const std::vector<std::string>& supported)
+      : label_(std::move(label)), limits_(limits), supported_(supported.begin(), supported.end()) {}
 
   Model run(const onnx::ModelProto& proto);
 
@@ -215,8 +216,6 @@ void Importer::read_nodes(const onnx::GraphProto& graph) {
   if (static_cast<size_t>(graph.node_size()) > limits_.max_nodes)
     fail("the graph has " + std::to_string(graph.node_size()) + " nodes, more than the limit of " +
          std::to_string(limits_.max_nodes));
-  const auto ops = supported_ops();
-  supported_.insert(ops.begin(), ops.end());
   for (int index = 0; index < graph.node_size(); ++index) {
     const auto& proto = graph.node(index);
     Node node;
@@ -332,22 +331,25 @@ static Model guarded(const std::string& label, Fn&& fn) {
   }
 }
 
-static Model parse_model(const std::string& bytes, const std::string& label, const LoadLimits& limits) {
+static Model parse_model(const std::string& bytes, const std::string& label, const LoadLimits& limits,
+                         const std::vector<std::string>& supported) {
   if (bytes.empty()) throw ModelError(label, "", "", "file is empty");
   if (bytes.size() > limits.max_file_bytes || bytes.size() > static_cast<size_t>(INT_MAX))
     throw ModelError(label, "", "", "model is " + std::to_string(bytes.size()) + " bytes, larger than the limit");
   onnx::ModelProto proto;
   if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     throw ModelError(label, "", "", "not a valid ONNX protobuf (truncated or corrupted)");
-  return Importer(label, limits).run(proto);
+  return Importer(label, limits, supported).run(proto);
 }
 
-Model load_model_from_bytes(const std::string& bytes, const std::string& label, const LoadLimits& limits) {
-  return guarded(label, [&] { return parse_model(bytes, label, limits); });
+Model import_model_bytes(const std::string& bytes, const std::string& label, const LoadLimits& limits,
+                         const std::vector<std::string>& supported) {
+  return guarded(label, [&] { return parse_model(bytes, label, limits, supported); });
 }
 
-Model load_model(const std::string& path, const LoadLimits& limits) {
-  return guarded(path, [&] { return parse_model(read_file_bytes(path, limits.max_file_bytes), path, limits); });
+Model import_model_file(const std::string& path, const LoadLimits& limits, const std::vector<std::string>& supported) {
+  return guarded(path,
+                 [&] { return parse_model(read_file_bytes(path, limits.max_file_bytes), path, limits, supported); });
 }
 
 }  // namespace sparseinfer

@@ -119,7 +119,7 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& label,
 // data) into a Tensor, with the same checks as initializers. Throws Error.
 Tensor load_tensor_proto(const std::string& path, const LoadLimits& limits = {});
 
-// Graph rewrites applied after loading (core/model/optimize.cpp):
+// Graph rewrites applied after loading (core/ops/graph_optimize.cpp):
 // BatchNormalization folded into the preceding Conv, activations fused into
 // the producing Conv/Gemm (attributes "sparseinfer_activation", "alpha",
 // "beta", "min", "max" on the rewritten node), Identity/inference Dropout
