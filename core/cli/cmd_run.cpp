@@ -3,7 +3,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli/cli_args.h"
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
 #include "cli/commands.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
@@ -11,6 +12,11 @@
 #include "sparseinfer/npy.h"
 
 namespace sparseinfer::cli {
+
+using tools::ParsedArgs;
+using tools::UsageError;
+using tools::parse_args;
+using tools::parse_int;
 
 namespace {
 

@@ -4,17 +4,26 @@
 #include <iostream>
 #include <memory>
 
-#include "cli/cli_args.h"
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
 #include "cli/commands.h"
-#include "cli/json.h"
-#include "cli/output_compare.h"
-#include "cli/video_frames.h"
+#include "tools/json.h"
+#include "tools/output_compare.h"
+#include "tools/video_frames.h"
 #include "cli/video_setup.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/thresholds.h"
 
 namespace sparseinfer::cli {
+
+using tools::ParsedArgs;
+using tools::UsageError;
+using tools::json_string;
+using tools::parse_args;
+using tools::parse_float;
+using tools::parse_int;
+using tools::parse_size;
 
 void print_stream_help(std::ostream& os) {
   os << "Usage: sparseinfer stream MODEL --video FILE|synthetic [options]\n"
@@ -62,14 +71,14 @@ int cmd_stream(const std::vector<std::string>& argv) {
   if (args.has("size")) size = parse_size(args.value("size"), "--size");
   float threshold = 0.0f, scale = 1.0f;
   try {
-    if (args.has("threshold")) threshold = std::stof(args.value("threshold"));
-    if (args.has("threshold-scale")) scale = std::stof(args.value("threshold-scale"));
-  } catch (const std::exception&) {
+    if (args.has("threshold")) threshold = parse_float(args.value("threshold"), "--threshold");
+    if (args.has("threshold-scale")) scale = parse_float(args.value("threshold-scale"), "--threshold-scale");
+  } catch (const UsageError&) {
     throw UsageError("--threshold and --threshold-scale take numbers");
   }
 
   const std::string video = args.value("video");
-  tools::VideoSetup setup = tools::setup_video(args.positional[0], video, size);
+  VideoSetup setup = setup_video(args.positional[0], video, size);
   EngineOptions opt;
   opt.backend = Backend::Cpu;
   opt.mode = mode_name == "change" ? Mode::Change : Mode::Dense;

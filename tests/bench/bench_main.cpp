@@ -18,8 +18,8 @@
 #include "sparseinfer/npy.h"
 #include "sparseinfer/preprocess.h"
 #include "sparseinfer/thresholds.h"
-#include "cli/output_compare.h"
-#include "cli/video_frames.h"
+#include "tools/output_compare.h"
+#include "tools/video_frames.h"
 
 using namespace sparseinfer;
 

@@ -1,4 +1,4 @@
-#include "cli/video_frames.h"
+#include "tools/video_frames.h"
 
 #include <algorithm>
 #include <opencv2/imgproc.hpp>
