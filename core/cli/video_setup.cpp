@@ -1,7 +1,7 @@
 #include "cli/video_setup.h"
 
-#include "tools/video_frames.h"
 #include "sparseinfer/error.h"
+#include "tools/video_frames.h"
 
 namespace sparseinfer::cli {
 

@@ -32,9 +32,13 @@ int64_t parse_int(const std::string& text, const std::string& what, int64_t min,
   return v;
 }
 
-double parse_double(const std::string& text, const std::string& what) { return parse_real<double>(text, what); }
+double parse_double(const std::string& text, const std::string& what) {
+  return parse_real<double>(text, what);
+}
 
-float parse_float(const std::string& text, const std::string& what) { return parse_real<float>(text, what); }
+float parse_float(const std::string& text, const std::string& what) {
+  return parse_real<float>(text, what);
+}
 
 std::pair<int64_t, int64_t> parse_size(const std::string& text, const std::string& what) {
   size_t x = text.find_first_of("xX");

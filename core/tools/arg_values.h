@@ -15,8 +15,8 @@
 namespace sparseinfer::tools {
 
 // An integer in [min, max] (by default any int).
-int64_t parse_int(const std::string& text, const std::string& what,
-                  int64_t min = std::numeric_limits<int>::min(), int64_t max = std::numeric_limits<int>::max());
+int64_t parse_int(const std::string& text, const std::string& what, int64_t min = std::numeric_limits<int>::min(),
+                  int64_t max = std::numeric_limits<int>::max());
 // A decimal number (e.g. 0.005, 1e-3), read at the precision it is used at.
 double parse_double(const std::string& text, const std::string& what);
 float parse_float(const std::string& text, const std::string& what);
