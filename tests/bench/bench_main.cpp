@@ -19,6 +19,7 @@
 #include "sparseinfer/thresholds.h"
 #include "tools/arg_parser.h"
 #include "tools/arg_values.h"
+#include "tools/json.h"
 #include "tools/output_compare.h"
 #include "tools/video_frames.h"
 
@@ -177,10 +178,11 @@ int main(int argc, char** argv) {
         return std::string(buf);
       };
       std::string line =
-          "{\"model\":\"" + args.model + "\",\"mode\":\"" + mode_arg + "\",\"backend\":\"" +
-          backend_name(engine.backend()) + "\",\"threads\":" + std::to_string(engine.threads()) +
-          ",\"width\":" + std::to_string(args.width) + ",\"height\":" + std::to_string(args.height) + ",\"video\":\"" +
-          args.video + "\",\"frames\":" + std::to_string(frames.size()) + ",\"ms_median\":" + num(med, 3) +
+          "{\"model\":" + tools::json_string(args.model) + ",\"mode\":" + tools::json_string(mode_arg) +
+          ",\"backend\":" + tools::json_string(backend_name(engine.backend())) +
+          ",\"threads\":" + std::to_string(engine.threads()) + ",\"width\":" + std::to_string(args.width) +
+          ",\"height\":" + std::to_string(args.height) + ",\"video\":" + tools::json_string(args.video) +
+          ",\"frames\":" + std::to_string(frames.size()) + ",\"ms_median\":" + num(med, 3) +
           ",\"fps\":" + num(1000.0 / med, 3) +
           ",\"gmacs_dense\":" + num(static_cast<double>(engine.total_macs()) / 1e9, 4) +
           ",\"mac_fraction\":" + num(mac_dense > 0 ? mac_exec / mac_dense : 1.0, 6) +
@@ -192,7 +194,7 @@ int main(int argc, char** argv) {
           ",\"extract\":" + num(stages.extract_ms / steady, 3) + ",\"gather\":" + num(stages.gather_ms / steady, 3) +
           ",\"gemm\":" + num(stages.gemm_ms / steady, 3) + ",\"update\":" + num(stages.update_ms / steady, 3) +
           ",\"other\":" + num(stages.other_ms / steady, 3) + "}";
-      if (calibrated && opt.mode == Mode::Change) line += ",\"thresholds\":\"" + args.thresholds + "\"";
+      if (calibrated && opt.mode == Mode::Change) line += ",\"thresholds\":" + tools::json_string(args.thresholds);
       std::printf("%s}\n", line.c_str());
       std::fflush(stdout);
     }
