@@ -17,7 +17,8 @@ namespace sparseinfer::tools {
 // An integer in [min, max] (by default any int).
 int64_t parse_int(const std::string& text, const std::string& what, int64_t min = std::numeric_limits<int>::min(),
                   int64_t max = std::numeric_limits<int>::max());
-// A decimal number (e.g. 0.005, 1e-3), read at the precision it is used at.
+// A decimal number (e.g. 0.005, 1e-3). parse_float rounds the text once, as
+// std::stof does, so a float option gets the same value it always had.
 double parse_double(const std::string& text, const std::string& what);
 float parse_float(const std::string& text, const std::string& what);
 // "WxH" (e.g. 640x480) into {W, H}.

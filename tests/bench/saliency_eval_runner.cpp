@@ -15,7 +15,6 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <limits>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -97,8 +96,7 @@ Args parse(const std::vector<std::string>& argv) {
     a.height = static_cast<int>(h);
   }
   for (const std::string& n : tools::split_list(p.value("sequences")))
-    a.sequences.push_back(
-        tools::parse_int(n, "--sequences", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()));
+    a.sequences.push_back(tools::parse_int(n, "--sequences"));
   if (p.has("tau")) a.tau = tools::parse_float(p.value("tau"), "--tau");
   a.max_delay = int_option("max-delay", a.max_delay);
   a.threads = int_option("threads", a.threads);
