@@ -8,16 +8,24 @@
 #include <filesystem>
 #include <iostream>
 
-#include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/output_compare.h"
-#include "cli/video_frames.h"
 #include "cli/video_setup.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/thresholds.h"
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
+#include "tools/output_compare.h"
+#include "tools/video_frames.h"
 
 namespace sparseinfer::cli {
+
+using tools::parse_args;
+using tools::parse_double;
+using tools::parse_int;
+using tools::parse_size;
+using tools::ParsedArgs;
+using tools::UsageError;
 
 void print_calibrate_help(std::ostream& os) {
   os << "Usage: sparseinfer calibrate MODEL --video FILE|synthetic --max-loss X [options]\n"
@@ -64,11 +72,13 @@ struct Calibration {
 
 }  // namespace
 
+const std::vector<tools::OptionSpec> kCalibrateOptions = {
+    {"video", true}, {"max-loss", true}, {"metric", true},  {"out", true},    {"frames", true},
+    {"size", true},  {"threads", true},  {"initial", true}, {"factor", true}, {"first-share", true},
+};
+
 int cmd_calibrate(const std::vector<std::string>& argv) {
-  ParsedArgs args =
-      parse_args("calibrate", argv,
-                 {{"video", true}, {"max-loss", true}, {"metric", true}, {"out", true}, {"frames", true},
-                  {"size", true}, {"threads", true}, {"initial", true}, {"factor", true}, {"first-share", true}});
+  ParsedArgs args = parse_args("calibrate", argv, kCalibrateOptions);
   if (args.has("help")) {
     print_calibrate_help(std::cout);
     return 0;
@@ -80,17 +90,18 @@ int cmd_calibrate(const std::vector<std::string>& argv) {
   if (metric != "agreement" && metric != "mse") throw UsageError("--metric must be agreement or mse");
   double max_loss = 0, initial = 1e-3, factor = 2.0, first_share = 0.5;
   try {
-    max_loss = std::stod(args.value("max-loss"));
-    initial = std::stod(args.value("initial", "0.001"));
-    factor = std::stod(args.value("factor", "2"));
-    first_share = std::stod(args.value("first-share", "0.5"));
-  } catch (const std::exception&) {
+    max_loss = parse_double(args.value("max-loss"), "--max-loss");
+    initial = parse_double(args.value("initial", "0.001"), "--initial");
+    factor = parse_double(args.value("factor", "2"), "--factor");
+    first_share = parse_double(args.value("first-share", "0.5"), "--first-share");
+  } catch (const UsageError&) {
     throw UsageError("--max-loss, --initial, --factor and --first-share take numbers");
   }
   if (!(max_loss >= 0) || !(initial > 0) || !(factor > 1) || !(first_share >= 0 && first_share <= 1))
     throw UsageError("need --max-loss >= 0, --initial > 0, --factor > 1, 0 <= --first-share <= 1");
   const int frames_count = static_cast<int>(parse_int(args.value("frames", "20"), "--frames", 2, 100000));
-  const int threads = static_cast<int>(args.has("threads") ? parse_int(args.value("threads"), "--threads", 1, 1024) : 0);
+  const int threads =
+      static_cast<int>(args.has("threads") ? parse_int(args.value("threads"), "--threads", 1, 1024) : 0);
   std::optional<std::pair<int64_t, int64_t>> size;
   if (args.has("size")) size = parse_size(args.value("size"), "--size");
   const std::string model_path = args.positional[0];
@@ -98,7 +109,7 @@ int cmd_calibrate(const std::vector<std::string>& argv) {
   if (out.empty()) out = std::filesystem::path(model_path).replace_extension(".thresholds.json").string();
 
   const std::string video = args.value("video");
-  tools::VideoSetup setup = tools::setup_video(model_path, video, size);
+  VideoSetup setup = setup_video(model_path, video, size);
   std::vector<Tensor> frames = tools::read_frames(video, frames_count, setup.preprocess);
   std::cerr << "calibrate: " << frames.size() << " frames of " << video << " at " << setup.input_shape[3] << "x"
             << setup.input_shape[2] << ", metric " << metric << ", max loss " << max_loss << "\n";
@@ -165,7 +176,8 @@ int cmd_calibrate(const std::vector<std::string>& argv) {
     total = cal.loss(thresholds);
     std::fprintf(stderr, "calibrate: scaled all thresholds by 0.8, loss %.5f\n", total);
   }
-  if (total > max_loss) throw Error("could not meet --max-loss " + std::to_string(max_loss) + " (loss " + std::to_string(total) + ")");
+  if (total > max_loss)
+    throw Error("could not meet --max-loss " + std::to_string(max_loss) + " (loss " + std::to_string(total) + ")");
 
   ThresholdSet set;
   set.model = std::filesystem::path(model_path).filename().string();

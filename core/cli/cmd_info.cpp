@@ -5,14 +5,24 @@
 #include <optional>
 #include <sstream>
 
-#include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/json.h"
 #include "ops/op.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/model.h"
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
+#include "tools/json.h"
 
 namespace sparseinfer::cli {
+
+using tools::json_shape;
+using tools::json_string;
+using tools::json_strings;
+using tools::parse_args;
+using tools::parse_shape;
+using tools::parse_size;
+using tools::ParsedArgs;
+using tools::UsageError;
 
 namespace {
 

@@ -3,14 +3,20 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/npy.h"
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
 
 namespace sparseinfer::cli {
+
+using tools::parse_args;
+using tools::parse_int;
+using tools::ParsedArgs;
+using tools::UsageError;
 
 namespace {
 

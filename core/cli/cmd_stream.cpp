@@ -4,17 +4,26 @@
 #include <iostream>
 #include <memory>
 
-#include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "cli/json.h"
-#include "cli/output_compare.h"
-#include "cli/video_frames.h"
 #include "cli/video_setup.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/thresholds.h"
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
+#include "tools/json.h"
+#include "tools/output_compare.h"
+#include "tools/video_frames.h"
 
 namespace sparseinfer::cli {
+
+using tools::json_string;
+using tools::parse_args;
+using tools::parse_float;
+using tools::parse_int;
+using tools::parse_size;
+using tools::ParsedArgs;
+using tools::UsageError;
 
 void print_stream_help(std::ostream& os) {
   os << "Usage: sparseinfer stream MODEL --video FILE|synthetic [options]\n"
@@ -42,11 +51,13 @@ static std::string fixed(double v, int digits = 4) {
   return buf;
 }
 
+const std::vector<tools::OptionSpec> kStreamOptions = {
+    {"video", true},  {"mode", true}, {"thresholds", true}, {"threshold", true},      {"threshold-scale", true},
+    {"frames", true}, {"size", true}, {"threads", true},    {"compare-dense", false}, {"profile", false},
+};
+
 int cmd_stream(const std::vector<std::string>& argv) {
-  ParsedArgs args = parse_args("stream", argv,
-                               {{"video", true}, {"mode", true}, {"thresholds", true}, {"threshold", true},
-                                {"threshold-scale", true}, {"frames", true}, {"size", true}, {"threads", true},
-                                {"compare-dense", false}, {"profile", false}});
+  ParsedArgs args = parse_args("stream", argv, kStreamOptions);
   if (args.has("help")) {
     print_stream_help(std::cout);
     return 0;
@@ -57,19 +68,20 @@ int cmd_stream(const std::vector<std::string>& argv) {
   if (mode_name != "change" && mode_name != "dense") throw UsageError("--mode must be change or dense");
   if (args.has("thresholds") && args.has("threshold")) throw UsageError("give --thresholds or --threshold, not both");
   const int64_t max_frames = args.has("frames") ? parse_int(args.value("frames"), "--frames", 1, 1 << 30) : (1 << 30);
-  const int threads = static_cast<int>(args.has("threads") ? parse_int(args.value("threads"), "--threads", 1, 1024) : 0);
+  const int threads =
+      static_cast<int>(args.has("threads") ? parse_int(args.value("threads"), "--threads", 1, 1024) : 0);
   std::optional<std::pair<int64_t, int64_t>> size;
   if (args.has("size")) size = parse_size(args.value("size"), "--size");
   float threshold = 0.0f, scale = 1.0f;
   try {
-    if (args.has("threshold")) threshold = std::stof(args.value("threshold"));
-    if (args.has("threshold-scale")) scale = std::stof(args.value("threshold-scale"));
-  } catch (const std::exception&) {
+    if (args.has("threshold")) threshold = parse_float(args.value("threshold"), "--threshold");
+    if (args.has("threshold-scale")) scale = parse_float(args.value("threshold-scale"), "--threshold-scale");
+  } catch (const UsageError&) {
     throw UsageError("--threshold and --threshold-scale take numbers");
   }
 
   const std::string video = args.value("video");
-  tools::VideoSetup setup = tools::setup_video(args.positional[0], video, size);
+  VideoSetup setup = setup_video(args.positional[0], video, size);
   EngineOptions opt;
   opt.backend = Backend::Cpu;
   opt.mode = mode_name == "change" ? Mode::Change : Mode::Dense;
@@ -79,8 +91,10 @@ int cmd_stream(const std::vector<std::string>& argv) {
   Engine engine(setup.model, opt);
   auto state = engine.new_stream();
   if (opt.mode == Mode::Change) {
-    if (args.has("thresholds")) apply_thresholds(*state, read_thresholds(args.value("thresholds")));
-    else state->set_all_thresholds(threshold);
+    if (args.has("thresholds"))
+      apply_thresholds(*state, read_thresholds(args.value("thresholds")));
+    else
+      state->set_all_thresholds(threshold);
     state->set_threshold_scale(scale);
   }
   std::unique_ptr<Engine> dense;
@@ -110,7 +124,8 @@ int cmd_stream(const std::vector<std::string>& argv) {
     for (const std::string& name : engine.threshold_layers())
       for (size_t i = 0; i < r.layer_stats.size(); ++i)
         if (engine.layers()[i].name == name) {
-          line += std::string(first ? "" : ",") + json_string(name) + ":" + fixed(r.layer_stats[i].input_changed_fraction, 6);
+          line += std::string(first ? "" : ",") + json_string(name) + ":" +
+                  fixed(r.layer_stats[i].input_changed_fraction, 6);
           first = false;
         }
     const StageTimes& t = r.times;

@@ -1,5 +1,5 @@
 // The subcommands of the sparseinfer tool. Each takes the words after its
-// name, returns the exit status, and throws cli::UsageError for command-line
+// name, returns the exit status, and throws tools::UsageError for command-line
 // mistakes and sparseinfer::Error for everything else.
 #pragma once
 

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "sparseinfer/error.h"
+#include "tools/usage_error.h"
 
 #ifndef SPARSEINFER_VERSION
 #define SPARSEINFER_VERSION "unknown"
@@ -34,6 +34,7 @@ void print_help(std::ostream& os) {
 
 int dispatch(const std::vector<std::string>& args) {
   using namespace sparseinfer::cli;
+  using sparseinfer::tools::UsageError;
   if (args.empty()) throw UsageError("no command given");
   const std::string& cmd = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     return dispatch(args);
-  } catch (const sparseinfer::cli::UsageError& e) {
+  } catch (const sparseinfer::tools::UsageError& e) {
     std::string cmd = !args.empty() && (args[0] == "info" || args[0] == "run") ? args[0] + " " : "";
     std::cerr << "sparseinfer: " << e.what() << "\nTry 'sparseinfer " << cmd << "--help'.\n";
     return 2;

@@ -1,9 +1,9 @@
 #include "cli/video_setup.h"
 
-#include "cli/video_frames.h"
 #include "sparseinfer/error.h"
+#include "tools/video_frames.h"
 
-namespace sparseinfer::tools {
+namespace sparseinfer::cli {
 
 VideoSetup setup_video(const std::string& model_path, const std::string& video,
                        std::optional<std::pair<int64_t, int64_t>> size) {
@@ -18,7 +18,7 @@ VideoSetup setup_video(const std::string& model_path, const std::string& video,
     w = size->first;
     h = size->second;
   } else if (w < 0 || h < 0) {
-    auto [vw, vh] = video_size(video);
+    auto [vw, vh] = tools::video_size(video);
     w = vw;
     h = vh;
   }
@@ -28,4 +28,4 @@ VideoSetup setup_video(const std::string& model_path, const std::string& video,
   return v;
 }
 
-}  // namespace sparseinfer::tools
+}  // namespace sparseinfer::cli

@@ -9,7 +9,7 @@
 #include "sparseinfer/model.h"
 #include "sparseinfer/preprocess.h"
 
-namespace sparseinfer::tools {
+namespace sparseinfer::cli {
 
 struct VideoSetup {
   Model model;
@@ -23,4 +23,4 @@ struct VideoSetup {
 VideoSetup setup_video(const std::string& model_path, const std::string& video,
                        std::optional<std::pair<int64_t, int64_t>> size);
 
-}  // namespace sparseinfer::tools
+}  // namespace sparseinfer::cli

@@ -9,7 +9,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,8 +17,11 @@
 #include "sparseinfer/npy.h"
 #include "sparseinfer/preprocess.h"
 #include "sparseinfer/thresholds.h"
-#include "cli/output_compare.h"
-#include "cli/video_frames.h"
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
+#include "tools/json.h"
+#include "tools/output_compare.h"
+#include "tools/video_frames.h"
 
 using namespace sparseinfer;
 
@@ -36,55 +38,45 @@ struct Args {
   std::string frames_out;  // .npy of the preprocessed frames, for the reference
   std::string thresholds;  // change mode: calibrated thresholds file
   float threshold = 0.0f;  // change mode: one threshold for every layer otherwise
+  bool help = false;
 };
 
-[[noreturn]] void usage(const std::string& why) {
-  std::cerr << "sparseinfer-bench: " << why << "\n"
-            << "usage: sparseinfer-bench --model M.onnx --size WxH [--video FILE|synthetic] [--frames N]\n"
-            << "                         [--modes dense,change] [--thresholds F.json | --threshold T]\n"
-            << "                         [--threads T] [--warmup W] [--frames-out F.npy]\n";
-  std::exit(2);
-}
+const char* const kUsage =
+    "usage: sparseinfer-bench --model M.onnx --size WxH [--video FILE|synthetic] [--frames N]\n"
+    "                         [--modes dense,change] [--thresholds F.json | --threshold T]\n"
+    "                         [--threads T] [--warmup W] [--frames-out F.npy]\n";
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, sep))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
+const std::vector<tools::OptionSpec> kOptions = {
+    {"model", true},   {"video", true},  {"frames", true},     {"size", true},       {"modes", true},
+    {"threads", true}, {"warmup", true}, {"frames-out", true}, {"thresholds", true}, {"threshold", true},
+};
 
-Args parse(int argc, char** argv) {
+// Throws tools::UsageError; `help` is set for --help and nothing else is read.
+Args parse(const std::vector<std::string>& argv) {
+  const tools::ParsedArgs p = tools::parse_args("", argv, kOptions);
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage(k + " needs a value");
-      return argv[++i];
-    };
-    try {
-      if (k == "--model") a.model = next();
-      else if (k == "--video") a.video = next();
-      else if (k == "--frames") a.frames = std::stoi(next());
-      else if (k == "--size") {
-        std::string v = next();
-        if (std::sscanf(v.c_str(), "%dx%d", &a.width, &a.height) != 2 || a.width <= 0 || a.height <= 0)
-          usage("--size takes WxH, e.g. 768x576");
-      } else if (k == "--modes") a.modes = split(next(), ',');
-      else if (k == "--threads") a.threads = std::stoi(next());
-      else if (k == "--warmup") a.warmup = std::stoi(next());
-      else if (k == "--frames-out") a.frames_out = next();
-      else if (k == "--thresholds") a.thresholds = next();
-      else if (k == "--threshold") a.threshold = std::stof(next());
-      else usage("unknown option " + k);
-    } catch (const std::logic_error&) {
-      usage("bad number for " + k);
-    }
+  if (p.has("help")) {
+    a.help = true;
+    return a;
   }
-  if (a.model.empty()) usage("--model is required");
-  if (a.width <= 0) usage("--size is required");
-  if (a.frames <= 0) usage("--frames must be positive");
+  if (!p.positional.empty()) throw tools::UsageError("unexpected argument '" + p.positional[0] + "'");
+  a.model = p.value("model");
+  a.video = p.value("video", a.video);
+  if (p.has("frames")) a.frames = static_cast<int>(tools::parse_int(p.value("frames"), "--frames"));
+  if (p.has("size")) {
+    auto [w, h] = tools::parse_size(p.value("size"), "--size");
+    a.width = static_cast<int>(w);
+    a.height = static_cast<int>(h);
+  }
+  if (p.has("modes")) a.modes = tools::split_list(p.value("modes"));
+  if (p.has("threads")) a.threads = static_cast<int>(tools::parse_int(p.value("threads"), "--threads"));
+  if (p.has("warmup")) a.warmup = static_cast<int>(tools::parse_int(p.value("warmup"), "--warmup"));
+  a.frames_out = p.value("frames-out");
+  a.thresholds = p.value("thresholds");
+  if (p.has("threshold")) a.threshold = tools::parse_float(p.value("threshold"), "--threshold");
+  if (a.model.empty()) throw tools::UsageError("--model is required");
+  if (a.width <= 0) throw tools::UsageError("--size is required");
+  if (a.frames <= 0) throw tools::UsageError("--frames must be positive");
   return a;
 }
 
@@ -103,7 +95,17 @@ Mode parse_mode(const std::string& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args args = parse(argc, argv);
+  Args args;
+  try {
+    args = parse({argv + 1, argv + argc});
+  } catch (const tools::UsageError& e) {
+    std::cerr << "sparseinfer-bench: " << e.what() << "\n" << kUsage;
+    return 2;
+  }
+  if (args.help) {
+    std::cout << kUsage;
+    return 0;
+  }
   try {
     Model model = load_model(args.model);
     PreprocessOptions pre;
@@ -131,8 +133,10 @@ int main(int argc, char** argv) {
       Engine engine(model, opt);
       auto configure = [&](StreamState& st) {
         if (opt.mode != Mode::Change) return;
-        if (calibrated) apply_thresholds(st, *calibrated);
-        else st.set_all_thresholds(args.threshold);
+        if (calibrated)
+          apply_thresholds(st, *calibrated);
+        else
+          st.set_all_thresholds(args.threshold);
       };
       auto state = engine.new_stream();
       configure(*state);
@@ -173,24 +177,24 @@ int main(int argc, char** argv) {
         std::snprintf(buf, sizeof buf, "%.*f", digits, v);
         return std::string(buf);
       };
-      std::string line = "{\"model\":\"" + args.model + "\",\"mode\":\"" + mode_arg + "\",\"backend\":\"" +
-                         backend_name(engine.backend()) + "\",\"threads\":" + std::to_string(engine.threads()) +
-                         ",\"width\":" + std::to_string(args.width) + ",\"height\":" + std::to_string(args.height) +
-                         ",\"video\":\"" + args.video + "\",\"frames\":" + std::to_string(frames.size()) +
-                         ",\"ms_median\":" + num(med, 3) + ",\"fps\":" + num(1000.0 / med, 3) +
-                         ",\"gmacs_dense\":" + num(static_cast<double>(engine.total_macs()) / 1e9, 4) +
-                         ",\"mac_fraction\":" + num(mac_dense > 0 ? mac_exec / mac_dense : 1.0, 6) +
-                         ",\"agreement\":" + (has_agreement ? num(agree_sum / n, 6) : "null") +
-                         ",\"agreement_min\":" + (has_agreement ? num(agree_min, 6) : "null") +
-                         ",\"mse_vs_dense\":" + num(mse_sum / n, 10) +
-                         ",\"state_bytes\":" + std::to_string(state->state_bytes()) +
-                         ",\"dense_activation_bytes\":" + std::to_string(engine.dense_activation_bytes()) +
-                         ",\"stage_ms\":{\"detect\":" + num(stages.detect_ms / steady, 3) +
-                         ",\"extract\":" + num(stages.extract_ms / steady, 3) +
-                         ",\"gather\":" + num(stages.gather_ms / steady, 3) + ",\"gemm\":" + num(stages.gemm_ms / steady, 3) +
-                         ",\"update\":" + num(stages.update_ms / steady, 3) + ",\"other\":" + num(stages.other_ms / steady, 3) +
-                         "}";
-      if (calibrated && opt.mode == Mode::Change) line += ",\"thresholds\":\"" + args.thresholds + "\"";
+      std::string line =
+          "{\"model\":" + tools::json_string(args.model) + ",\"mode\":" + tools::json_string(mode_arg) +
+          ",\"backend\":" + tools::json_string(backend_name(engine.backend())) +
+          ",\"threads\":" + std::to_string(engine.threads()) + ",\"width\":" + std::to_string(args.width) +
+          ",\"height\":" + std::to_string(args.height) + ",\"video\":" + tools::json_string(args.video) +
+          ",\"frames\":" + std::to_string(frames.size()) + ",\"ms_median\":" + num(med, 3) +
+          ",\"fps\":" + num(1000.0 / med, 3) +
+          ",\"gmacs_dense\":" + num(static_cast<double>(engine.total_macs()) / 1e9, 4) +
+          ",\"mac_fraction\":" + num(mac_dense > 0 ? mac_exec / mac_dense : 1.0, 6) +
+          ",\"agreement\":" + (has_agreement ? num(agree_sum / n, 6) : "null") +
+          ",\"agreement_min\":" + (has_agreement ? num(agree_min, 6) : "null") +
+          ",\"mse_vs_dense\":" + num(mse_sum / n, 10) + ",\"state_bytes\":" + std::to_string(state->state_bytes()) +
+          ",\"dense_activation_bytes\":" + std::to_string(engine.dense_activation_bytes()) +
+          ",\"stage_ms\":{\"detect\":" + num(stages.detect_ms / steady, 3) +
+          ",\"extract\":" + num(stages.extract_ms / steady, 3) + ",\"gather\":" + num(stages.gather_ms / steady, 3) +
+          ",\"gemm\":" + num(stages.gemm_ms / steady, 3) + ",\"update\":" + num(stages.update_ms / steady, 3) +
+          ",\"other\":" + num(stages.other_ms / steady, 3) + "}";
+      if (calibrated && opt.mode == Mode::Change) line += ",\"thresholds\":" + tools::json_string(args.thresholds);
       std::printf("%s}\n", line.c_str());
       std::fflush(stdout);
     }

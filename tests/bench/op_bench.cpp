@@ -1,12 +1,10 @@
 // Micro-benchmark of the compute-heavy operators on the layers of the target
 // networks (CBinfer scene labeling 768x576, MobileNetV3-Large 512x256).
 // Prints one JSON object per layer: median milliseconds over repeated runs.
-//   op_bench [--threads N] [--reps N] [--tiles 64,128,...] [--filter substring]
+//   op_bench [--threads N] [--reps N] [--tiles 64,128,...] [--filter substring] [--blas 0|1]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <random>
 #include <string>
@@ -15,6 +13,8 @@
 #include "cpu/conv_gemm.h"
 #include "cpu/packed_gemm.h"
 #include "ops/op.h"
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
 
 using namespace sparseinfer;
 
@@ -79,6 +79,12 @@ Timing time_ms(int reps, Fn&& fn) {
   return {ms[ms.size() / 2], ms.front(), cpu};
 }
 
+const char* const kUsage =
+    "usage: op_bench [--threads N] [--reps N] [--tiles 64,128,...] [--filter substring] [--blas 0|1]\n";
+
+const std::vector<tools::OptionSpec> kOptions = {
+    {"threads", true}, {"reps", true}, {"tiles", true}, {"filter", true}, {"blas", true}};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,17 +92,22 @@ int main(int argc, char** argv) {
   std::vector<int64_t> tiles;
   std::string filter;
   bool blas = false;  // tile sweep through OpenBLAS instead of the packed kernel
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string key = argv[i];
-    if (key == "--threads") threads = std::atoi(argv[i + 1]);
-    if (key == "--reps") reps = std::atoi(argv[i + 1]);
-    if (key == "--filter") filter = argv[i + 1];
-    if (key == "--blas") blas = std::atoi(argv[i + 1]) != 0;
-    if (key == "--tiles")
-      for (char* s = argv[i + 1]; *s;) {
-        tiles.push_back(std::strtoll(s, &s, 10));
-        if (*s == ',') ++s;
-      }
+  try {
+    const tools::ParsedArgs args = tools::parse_args("", {argv + 1, argv + argc}, kOptions);
+    if (args.has("help")) {
+      std::printf("%s", kUsage);
+      return 0;
+    }
+    if (!args.positional.empty()) throw tools::UsageError("unexpected argument '" + args.positional[0] + "'");
+    if (args.has("threads")) threads = static_cast<int>(tools::parse_int(args.value("threads"), "--threads", 1, 1024));
+    if (args.has("reps")) reps = static_cast<int>(tools::parse_int(args.value("reps"), "--reps", 1, 100000));
+    filter = args.value("filter");
+    if (args.has("blas")) blas = tools::parse_int(args.value("blas"), "--blas", 0, 1) != 0;
+    for (const std::string& t : tools::split_list(args.value("tiles")))
+      tiles.push_back(tools::parse_int(t, "--tiles", 1, int64_t(1) << 20));
+  } catch (const tools::UsageError& e) {
+    std::fprintf(stderr, "op_bench: %s\n%s", e.what(), kUsage);
+    return 2;
   }
   std::mt19937 rng(7);
   Scratch scratch;

@@ -16,7 +16,6 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -27,6 +26,8 @@
 #include "sparseinfer/model.h"
 #include "sparseinfer/preprocess.h"
 #include "sparseinfer/thresholds.h"
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
 
 using namespace sparseinfer;
 
@@ -46,85 +47,82 @@ struct Args {
   int check_period = 0;                             // > 0: DualStreamRunner, fixed schedule, dense ("R")
   double adaptive_max_cost = 0;                     // > 0: DualStreamRunner, adaptive schedule ("A")
   int adaptive_period = 4;
+  bool help = false;
 };
 
-[[noreturn]] void usage(const std::string& why) {
-  std::cerr << "saliency-eval-runner: " << why << "\n"
-            << "usage: saliency-eval-runner --large PHI.onnx --small PHI_PRIME.onnx [--baseline S.onnx]\n"
-            << "           --frames F.u8 --size WxH --sequences N1,N2,... [--tau 10] [--max-delay 3]\n"
-            << "           [--threads T] [--change-period P [--change-threshold X,Y,.. | --change-thresholds F.json]]\n"
-            << "           [--check-period P] [--adaptive-max-cost C [--adaptive-period P]]\n";
-  std::exit(2);
-}
+const char* const kUsage =
+    "usage: saliency-eval-runner --large PHI.onnx --small PHI_PRIME.onnx [--baseline S.onnx]\n"
+    "           --frames F.u8 --size WxH --sequences N1,N2,... [--tau 10] [--max-delay 3]\n"
+    "           [--threads T] [--change-period P [--change-threshold X,Y,.. | --change-thresholds F.json]]\n"
+    "           [--check-period P] [--adaptive-max-cost C [--adaptive-period P]]\n";
 
-// A comma-separated list of numbers, each read by `parse` (std::stoll, std::stof; they throw on bad text).
-template <typename Parse>
-auto parse_list(const std::string& s, Parse parse) {
-  std::vector<decltype(parse(s))> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(parse(item));
-  return out;
-}
+const std::vector<tools::OptionSpec> kOptions = {
+    {"large", true},
+    {"small", true},
+    {"baseline", true},
+    {"frames", true},
+    {"size", true},
+    {"sequences", true},
+    {"tau", true},
+    {"max-delay", true},
+    {"threads", true},
+    {"change-period", true},
+    {"change-threshold", true},
+    {"change-thresholds", true},
+    {"check-period", true},
+    {"adaptive-max-cost", true},
+    {"adaptive-period", true},
+};
 
-Args parse(int argc, char** argv) {
+// Throws tools::UsageError; `help` is set for --help and nothing else is read.
+Args parse(const std::vector<std::string>& argv) {
+  const tools::ParsedArgs p = tools::parse_args("", argv, kOptions);
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage(k + " needs a value");
-      return argv[++i];
-    };
-    try {
-      if (k == "--large")
-        a.large = next();
-      else if (k == "--small")
-        a.small = next();
-      else if (k == "--baseline")
-        a.baseline = next();
-      else if (k == "--frames")
-        a.frames = next();
-      else if (k == "--size") {
-        std::string v = next();
-        if (std::sscanf(v.c_str(), "%dx%d", &a.width, &a.height) != 2 || a.width <= 0 || a.height <= 0)
-          usage("--size takes WxH, e.g. 256x128");
-      } else if (k == "--sequences")
-        a.sequences = parse_list(next(), [](const std::string& v) { return int64_t(std::stoll(v)); });
-      else if (k == "--tau")
-        a.tau = std::stof(next());
-      else if (k == "--max-delay")
-        a.max_delay = std::stoi(next());
-      else if (k == "--threads")
-        a.threads = std::stoi(next());
-      else if (k == "--change-period")
-        a.change_period = std::stoi(next());
-      else if (k == "--change-threshold")
-        a.change_thresholds_list = parse_list(next(), [](const std::string& v) { return std::stof(v); });
-      else if (k == "--change-thresholds")
-        a.change_thresholds = next();
-      else if (k == "--check-period")
-        a.check_period = std::stoi(next());
-      else if (k == "--adaptive-max-cost")
-        a.adaptive_max_cost = std::stod(next());
-      else if (k == "--adaptive-period")
-        a.adaptive_period = std::stoi(next());
-      else
-        usage("unknown option " + k);
-    } catch (const std::logic_error&) {
-      usage("bad number for " + k);
-    }
+  if (p.has("help")) {
+    a.help = true;
+    return a;
   }
-  if (a.large.empty() || a.small.empty()) usage("--large and --small are required");
-  if (a.frames.empty() || a.width <= 0) usage("--frames and --size are required");
-  if (a.sequences.empty()) usage("--sequences is required");
+  if (!p.positional.empty()) throw tools::UsageError("unexpected argument '" + p.positional[0] + "'");
+  auto int_option = [&](const std::string& name, int def) {
+    return p.has(name) ? static_cast<int>(tools::parse_int(p.value(name), "--" + name)) : def;
+  };
+  a.large = p.value("large");
+  a.small = p.value("small");
+  a.baseline = p.value("baseline");
+  a.frames = p.value("frames");
+  if (p.has("size")) {
+    auto [w, h] = tools::parse_size(p.value("size"), "--size");
+    a.width = static_cast<int>(w);
+    a.height = static_cast<int>(h);
+  }
+  for (const std::string& n : tools::split_list(p.value("sequences")))
+    a.sequences.push_back(tools::parse_int(n, "--sequences"));
+  if (p.has("tau")) a.tau = tools::parse_float(p.value("tau"), "--tau");
+  a.max_delay = int_option("max-delay", a.max_delay);
+  a.threads = int_option("threads", a.threads);
+  a.change_period = int_option("change-period", a.change_period);
+  if (p.has("change-threshold")) {
+    a.change_thresholds_list.clear();
+    for (const std::string& x : tools::split_list(p.value("change-threshold")))
+      a.change_thresholds_list.push_back(tools::parse_float(x, "--change-threshold"));
+  }
+  a.change_thresholds = p.value("change-thresholds");
+  a.check_period = int_option("check-period", a.check_period);
+  if (p.has("adaptive-max-cost"))
+    a.adaptive_max_cost = tools::parse_double(p.value("adaptive-max-cost"), "--adaptive-max-cost");
+  a.adaptive_period = int_option("adaptive-period", a.adaptive_period);
+  if (a.large.empty() || a.small.empty()) throw tools::UsageError("--large and --small are required");
+  if (a.frames.empty() || a.width <= 0) throw tools::UsageError("--frames and --size are required");
+  if (a.sequences.empty()) throw tools::UsageError("--sequences is required");
   for (int64_t n : a.sequences)
-    if (n <= 0) usage("--sequences takes positive frame counts");
-  if (a.max_delay < 1 || a.max_delay > 64) usage("--max-delay must be in 1..64");
-  if (a.tau <= 0) usage("--tau must be positive");
-  if (a.change_thresholds_list.empty()) usage("--change-threshold needs at least one value");
-  if (a.change_period < 0 || a.check_period < 0) usage("--change-period and --check-period must be >= 0");
-  if (a.adaptive_max_cost < 0 || a.adaptive_max_cost > 1) usage("--adaptive-max-cost must be in [0, 1]");
+    if (n <= 0) throw tools::UsageError("--sequences takes positive frame counts");
+  if (a.max_delay < 1 || a.max_delay > 64) throw tools::UsageError("--max-delay must be in 1..64");
+  if (a.tau <= 0) throw tools::UsageError("--tau must be positive");
+  if (a.change_thresholds_list.empty()) throw tools::UsageError("--change-threshold needs at least one value");
+  if (a.change_period < 0 || a.check_period < 0)
+    throw tools::UsageError("--change-period and --check-period must be >= 0");
+  if (a.adaptive_max_cost < 0 || a.adaptive_max_cost > 1)
+    throw tools::UsageError("--adaptive-max-cost must be in [0, 1]");
   return a;
 }
 
@@ -209,7 +207,17 @@ struct DualSchedule {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args args = parse(argc, argv);
+  Args args;
+  try {
+    args = parse({argv + 1, argv + argc});
+  } catch (const tools::UsageError& e) {
+    std::cerr << "saliency-eval-runner: " << e.what() << "\n" << kUsage;
+    return 2;
+  }
+  if (args.help) {
+    std::cout << kUsage;
+    return 0;
+  }
   try {
     Model large_model = load_model(args.large), small_model = load_model(args.small);
     Engine large(large_model, engine_options(args.threads, Mode::Dense));

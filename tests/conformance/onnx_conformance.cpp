@@ -38,10 +38,10 @@
 #include <string>
 #include <vector>
 
-#include "cli/json.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
+#include "tools/json.h"
 
 namespace fs = std::filesystem;
 using namespace sparseinfer;
@@ -489,7 +489,7 @@ CaseResult run_case_isolated(const fs::path& dir, const Config& config) {
 
 // --- summary -----------------------------------------------------------------
 
-using sparseinfer::cli::json_string;
+using sparseinfer::tools::json_string;
 
 struct Summary {
   std::string data_dir;

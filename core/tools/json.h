@@ -1,4 +1,4 @@
-// Minimal JSON text helpers for the tool's --json output.
+// Minimal JSON text helpers for the JSON the sparseinfer programs print.
 #pragma once
 
 #include <cstdio>
@@ -7,7 +7,7 @@
 
 #include "sparseinfer/tensor.h"
 
-namespace sparseinfer::cli {
+namespace sparseinfer::tools {
 
 // A JSON string literal: quotes, backslashes and control characters escaped.
 inline std::string json_string(const std::string& s) {
@@ -45,4 +45,4 @@ inline std::string json_strings(const std::vector<std::string>& v) {
   return out + "]";
 }
 
-}  // namespace sparseinfer::cli
+}  // namespace sparseinfer::tools

@@ -1,4 +1,4 @@
-#include "cli/output_compare.h"
+#include "tools/output_compare.h"
 
 #include <algorithm>
 #include <cmath>

@@ -12,7 +12,7 @@ namespace sparseinfer::tools {
 struct Comparison {
   double max_abs_diff = 0;
   double mse = 0;
-  double agreement = 1;  // share of positions whose argmax over dim 1 matches
+  double agreement = 1;        // share of positions whose argmax over dim 1 matches
   bool has_agreement = false;  // false when dim 1 has a single class
 };
 

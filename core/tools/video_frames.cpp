@@ -1,4 +1,4 @@
-#include "cli/video_frames.h"
+#include "tools/video_frames.h"
 
 #include <algorithm>
 #include <opencv2/imgproc.hpp>
@@ -21,9 +21,9 @@ class SyntheticScene {
     background_.create(h, w, CV_8UC3);
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x)
-        background_.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uint8_t>(60 + 100 * y / h),
-                                                     static_cast<uint8_t>(80 + (x * 7 + y * 3) % 60),
-                                                     static_cast<uint8_t>(120 + 80 * x / w));
+        background_.at<cv::Vec3b>(y, x) =
+            cv::Vec3b(static_cast<uint8_t>(60 + 100 * y / h), static_cast<uint8_t>(80 + (x * 7 + y * 3) % 60),
+                      static_cast<uint8_t>(120 + 80 * x / w));
     cv::rectangle(background_, cv::Rect(w / 10, h / 2, w / 3, h / 3), cv::Scalar(90, 90, 90), cv::FILLED);
   }
 
