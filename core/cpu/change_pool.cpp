@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

@@ -5,7 +5,7 @@
 
 #include "cpu/epilogue.h"
 #include "cpu/im2col.h"
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "cpu/sgemm.h"
 
 namespace sparseinfer {

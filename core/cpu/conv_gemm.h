@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "cpu/packed_gemm.h"
-#include "cpu/window.h"
+#include "ops/window.h"
 #include "ops/activation.h"
 
 namespace sparseinfer {

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "cpu/window.h"
+#include "ops/window.h"
 #include "ops/activation.h"
 
 namespace sparseinfer {

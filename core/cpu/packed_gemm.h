@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cpu/window.h"
+#include "ops/window.h"
 #include "ops/activation.h"
 #include "sparseinfer/tensor.h"
 

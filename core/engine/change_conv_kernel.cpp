@@ -7,7 +7,7 @@
 
 #include "cpu/change_conv.h"
 #include "cpu/packed_gemm.h"
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "cpu/sgemm.h"
 #include "engine/change_kernel.h"
 #include "ops/activation.h"

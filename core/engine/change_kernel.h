@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/change_set.h"
+#include "ops/change_set.h"
 #include "ops/op.h"
 #include "sparseinfer/engine.h"
 

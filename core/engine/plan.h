@@ -9,7 +9,7 @@
 
 #include "engine/buffer_plan.h"
 #include "engine/change_kernel.h"
-#include "engine/change_set.h"
+#include "ops/change_set.h"
 #include "ops/op.h"
 #include "sparseinfer/engine.h"
 

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <limits>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "ops/broadcast.h"
 #include "ops/op.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/tensor.h"
 

@@ -8,9 +8,9 @@
 #include "cpu/packed_gemm.h"
 #include "ops/conv.h"
 #include "ops/conv_geometry.h"
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "cpu/sgemm.h"
-#include "cpu/window.h"
+#include "ops/window.h"
 #include "ops/activation.h"
 #include "ops/op.h"
 

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "cpu/epilogue.h"
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "cpu/sgemm.h"
 #include "ops/activation.h"
 #include "ops/op.h"

@@ -1,7 +1,7 @@
 // BatchNormalization in inference form: y = scale * (x - mean) / sqrt(var + eps) + B.
 #include <cmath>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "ops/op.h"
 
 namespace sparseinfer {

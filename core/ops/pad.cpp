@@ -2,7 +2,7 @@
 // pads/value attributes, opset 11 on takes them as (constant) inputs.
 #include <cstring>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "ops/op.h"
 
 namespace sparseinfer {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "cpu/parallel.h"
-#include "cpu/window.h"
+#include "util/parallel.h"
+#include "ops/window.h"
 #include "ops/conv_geometry.h"
 #include "ops/op.h"
 

@@ -5,7 +5,7 @@
 #include <array>
 #include <cmath>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "ops/op.h"
 
 namespace sparseinfer {

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <set>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "ops/op.h"
 
 namespace sparseinfer {

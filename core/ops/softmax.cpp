@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 #include "ops/op.h"
 
 namespace sparseinfer {
