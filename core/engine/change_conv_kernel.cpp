@@ -11,7 +11,7 @@
 #include "cpu/sgemm.h"
 #include "engine/change_kernel.h"
 #include "ops/activation.h"
-#include "ops/conv.h"
+#include "cpu/conv_cpu.h"
 #include "ops/conv_geometry.h"
 
 namespace sparseinfer {
