@@ -14,8 +14,7 @@ static void apply_at_pixels(const BroadcastOperand& a, const BroadcastOperand& b
       const float* pa = a.data + nb * a.stride[0] + y * a.stride[2] + x * a.stride[3];
       const float* pb = b.data ? b.data + nb * b.stride[0] + y * b.stride[2] + x * b.stride[3] : nullptr;
       float* o = output + nb * out[1] * hw + q;
-      for (int64_t c = 0; c < out[1]; ++c)
-        o[c * hw] = f(pa[c * a.stride[1]], pb ? pb[c * b.stride[1]] : 0.0f);
+      for (int64_t c = 0; c < out[1]; ++c) o[c * hw] = f(pa[c * a.stride[1]], pb ? pb[c * b.stride[1]] : 0.0f);
     }
   });
 }

@@ -14,7 +14,9 @@ namespace {
 // BLAS threads for a GEMM of this size: small ones stay on the caller's
 // thread, since waking OpenBLAS's own pool costs more than it saves and its
 // spinning workers then compete with the OpenMP threads of the next operators.
-int gemm_threads(int64_t macs, int threads) { return macs < (int64_t(8) << 20) ? 1 : std::max(threads, 1); }
+int gemm_threads(int64_t macs, int threads) {
+  return macs < (int64_t(8) << 20) ? 1 : std::max(threads, 1);
+}
 
 class GemmCpu : public GemmOp {
  public:

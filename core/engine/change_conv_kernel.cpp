@@ -6,13 +6,13 @@
 #include <cstring>
 
 #include "cpu/change_conv.h"
+#include "cpu/conv_cpu.h"
 #include "cpu/packed_gemm.h"
-#include "util/parallel.h"
 #include "cpu/sgemm.h"
 #include "engine/change_kernel.h"
 #include "ops/activation.h"
-#include "cpu/conv_cpu.h"
 #include "ops/conv_geometry.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

@@ -98,8 +98,7 @@ void ConvOp::forward(const std::vector<const Tensor*>& inputs, const std::vector
                 }
               }
             }
-            y[((n * out_channels_ + oc) * w.out[0] + od) * w.out[1] * w.out[2] + oh * w.out[2] + ow] =
-                act_.apply(sum);
+            y[((n * out_channels_ + oc) * w.out[0] + od) * w.out[1] * w.out[2] + oh * w.out[2] + ow] = act_.apply(sum);
           }
     }
 }

@@ -74,7 +74,9 @@ void GemmOp::forward(const std::vector<const Tensor*>& inputs, const std::vector
     }
 }
 
-int64_t GemmOp::macs(const std::vector<const Tensor*>&, const std::vector<const Tensor*>&) const { return m_ * n_ * k_; }
+int64_t GemmOp::macs(const std::vector<const Tensor*>&, const std::vector<const Tensor*>&) const {
+  return m_ * n_ * k_;
+}
 
 MatMulOp::MatMulOp(const OpInfo& info) : info_(info) {}
 
@@ -101,8 +103,8 @@ std::vector<Tensor> MatMulOp::infer(const std::vector<const Tensor*>& inputs) {
   batch_.assign(rank, 1);
   for (size_t i = 0; i < rank; ++i) {
     if (a_batch[i] != b_batch[i] && a_batch[i] != 1 && b_batch[i] != 1)
-      op_fail(info_, "batch dimensions of A " + shape_str(a.shape()) + " and B " + shape_str(b.shape()) +
-                         " do not broadcast");
+      op_fail(info_,
+              "batch dimensions of A " + shape_str(a.shape()) + " and B " + shape_str(b.shape()) + " do not broadcast");
     batch_[i] = std::max(a_batch[i], b_batch[i]);
   }
   // Per batch dimension, the stride (in matrices) into A and B; 0 where broadcast.

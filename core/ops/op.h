@@ -57,8 +57,9 @@ class Op {
 
   // Computes outputs from inputs. There is one output pointer per node
   // output, nullptr for an omitted optional output (e.g. MaxPool's Indices);
-  // the others are pre-allocated with the inferred dtypes and shapes. Must not keep state between calls (engines are shared
-  // between streams): per-call memory comes from ctx.scratch.
+  // the others are pre-allocated with the inferred dtypes and shapes. Must not
+  // keep state between calls (engines are shared between streams): per-call
+  // memory comes from ctx.scratch.
   virtual void forward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs,
                        ExecContext& ctx) = 0;
 
@@ -99,8 +100,9 @@ void register_norm_ops(OpTable& table);        // BatchNormalization
 void register_matmul_ops(OpTable& table);      // Gemm, MatMul
 void register_softmax_ops(OpTable& table);     // Softmax
 void register_resize_ops(OpTable& table);      // Resize, Upsample
-void register_shape_ops(OpTable& table);       // Shape, Gather, Unsqueeze, Squeeze, Concat, Flatten, Reshape, Transpose, Identity, Dropout, Constant
 void register_pad_ops(OpTable& table);         // Pad
+// Shape, Gather, Unsqueeze, Squeeze, Concat, Flatten, Reshape, Transpose, Identity, Dropout, Constant
+void register_shape_ops(OpTable& table);
 
 // The CPU backend's table of fast operators, defined in core/cpu/cpu_ops.cpp.
 // Only this declaration reaches ops/: no header of a backend is included here.

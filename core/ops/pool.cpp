@@ -195,7 +195,9 @@ void GlobalPoolOp::forward(const std::vector<const Tensor*>& inputs, const std::
 void register_pool_ops(OpTable& table) {
   table["MaxPool"] = [](const OpInfo& info) { return std::make_unique<PoolOp>(info, PoolKind::Max); };
   table["AveragePool"] = [](const OpInfo& info) { return std::make_unique<PoolOp>(info, PoolKind::Average); };
-  table["GlobalAveragePool"] = [](const OpInfo& info) { return std::make_unique<GlobalPoolOp>(info, PoolKind::Average); };
+  table["GlobalAveragePool"] = [](const OpInfo& info) {
+    return std::make_unique<GlobalPoolOp>(info, PoolKind::Average);
+  };
   table["GlobalMaxPool"] = [](const OpInfo& info) { return std::make_unique<GlobalPoolOp>(info, PoolKind::Max); };
 }
 

@@ -28,7 +28,6 @@ class PoolOp : public Op {
   };
 
  protected:
-
   // Pools one [D, H, W] plane; indices (MaxPool's second output) may be null.
   void max_plane(const float* in, float* out, int64_t* indices, int64_t plane) const;
   void average_plane(const float* in, float* out) const;

@@ -5,8 +5,8 @@
 namespace sparseinfer {
 
 [[noreturn]] void op_fail(const OpInfo& info, const std::string& reason) {
-  throw ModelError(info.file, info.node ? info.node->name : std::string(), info.node ? info.node->op_type : std::string(),
-                   reason);
+  throw ModelError(info.file, info.node ? info.node->name : std::string(),
+                   info.node ? info.node->op_type : std::string(), reason);
 }
 
 float* Scratch::floats(size_t count, int slot) {
@@ -51,7 +51,9 @@ static const OpTable& cpu_table() {
 }
 
 // The fast operators a backend registered; every backend runs on the CPU table today.
-static const OpTable& fast_table(Backend) { return cpu_table(); }
+static const OpTable& fast_table(Backend) {
+  return cpu_table();
+}
 
 static const OpFactory* find_factory(const OpTable* table, const std::string& op_type) {
   if (!table) return nullptr;
@@ -67,7 +69,8 @@ static std::unique_ptr<Op> create_from(const OpInfo& info, const OpTable* fast) 
   const OpFactory* factory = find_factory(fast, node.op_type);
   if (!factory) factory = find_factory(&reference_table(), node.op_type);
   if (!factory)
-    op_fail(info, "unsupported operator '" + node.op_type + "'; supported operators are listed by `sparseinfer info --ops`");
+    op_fail(info,
+            "unsupported operator '" + node.op_type + "'; supported operators are listed by `sparseinfer info --ops`");
   try {
     return (*factory)(info);
   } catch (const ModelError&) {
@@ -77,9 +80,13 @@ static std::unique_ptr<Op> create_from(const OpInfo& info, const OpTable* fast) 
   }
 }
 
-std::unique_ptr<Op> create_op(const OpInfo& info, Backend backend) { return create_from(info, &fast_table(backend)); }
+std::unique_ptr<Op> create_op(const OpInfo& info, Backend backend) {
+  return create_from(info, &fast_table(backend));
+}
 
-std::unique_ptr<Op> create_reference_op(const OpInfo& info) { return create_from(info, nullptr); }
+std::unique_ptr<Op> create_reference_op(const OpInfo& info) {
+  return create_from(info, nullptr);
+}
 
 std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
