@@ -50,7 +50,9 @@ static const OpTable& cpu_table() {
   return table;
 }
 
-// The fast operators a backend registered; every backend runs on the CPU table today.
+// The fast operators of `backend`. kernels/ registers no dense operators yet,
+// so a CUDA engine's host-side operators (and Auto) use the CPU table; a CUDA
+// table joins here once kernels/ registers one.
 static const OpTable& fast_table(Backend) {
   return cpu_table();
 }
