@@ -7,11 +7,11 @@
 
 #include <cstdint>
 
-#include "cpu/change_eltwise.h"
-#include "cpu/change_pool.h"
 #include "device_buffer.h"
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
+#include "ops/eltwise.h"
+#include "ops/pool.h"
 
 namespace sparseinfer::cuda {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/change_set.h"
 #include "ops/activation.h"
+#include "ops/change_set.h"
 #include "ops/conv_geometry.h"
 
 namespace sparseinfer {

@@ -1,20 +1,8 @@
 #include "cpu/change_eltwise.h"
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
-
-BroadcastOperand broadcast_operand(const float* data, const int64_t* shape, int rank, const int64_t out[4]) {
-  BroadcastOperand op;
-  op.data = data;
-  int64_t stride = 1;
-  for (int d = 3, s = rank - 1; d >= 0; --d, --s) {
-    int64_t dim = s >= 0 ? shape[s] : 1;
-    op.stride[static_cast<size_t>(d)] = dim == 1 && out[d] != 1 ? 0 : stride;
-    stride *= dim;
-  }
-  return op;
-}
 
 template <typename F>
 static void apply_at_pixels(const BroadcastOperand& a, const BroadcastOperand& b, const int64_t out[4],
@@ -26,8 +14,7 @@ static void apply_at_pixels(const BroadcastOperand& a, const BroadcastOperand& b
       const float* pa = a.data + nb * a.stride[0] + y * a.stride[2] + x * a.stride[3];
       const float* pb = b.data ? b.data + nb * b.stride[0] + y * b.stride[2] + x * b.stride[3] : nullptr;
       float* o = output + nb * out[1] * hw + q;
-      for (int64_t c = 0; c < out[1]; ++c)
-        o[c * hw] = f(pa[c * a.stride[1]], pb ? pb[c * b.stride[1]] : 0.0f);
+      for (int64_t c = 0; c < out[1]; ++c) o[c * hw] = f(pa[c * a.stride[1]], pb ? pb[c * b.stride[1]] : 0.0f);
     }
   });
 }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 
@@ -39,7 +39,8 @@ void pool_at_pixels(const float* input, PoolKind kind, bool count_include_pad, c
             acc = kind == PoolKind::Max ? std::max(acc, v) : acc + v;
           }
         }
-        if (kind == PoolKind::Average) acc /= static_cast<float>(count_include_pad ? padded : std::max<int64_t>(valid, 1));
+        if (kind == PoolKind::Average)
+          acc /= static_cast<float>(count_include_pad ? padded : std::max<int64_t>(valid, 1));
         output[(nb * g.out_channels + c) * out_hw + q] = acc;
       }
     }

@@ -5,10 +5,9 @@
 #include <cstdint>
 
 #include "ops/conv_geometry.h"
+#include "ops/pool.h"
 
 namespace sparseinfer {
-
-enum class PoolKind { Max, Average };
 
 // Evaluates the pooling window at each listed output pixel for every channel.
 // Max ignores padding; Average divides by the window area clipped to the

@@ -5,8 +5,8 @@
 
 #include "cpu/epilogue.h"
 #include "cpu/im2col.h"
-#include "cpu/parallel.h"
 #include "cpu/sgemm.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

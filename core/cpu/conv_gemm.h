@@ -5,8 +5,8 @@
 #include <cstdint>
 
 #include "cpu/packed_gemm.h"
-#include "cpu/window.h"
 #include "ops/activation.h"
+#include "ops/window.h"
 
 namespace sparseinfer {
 

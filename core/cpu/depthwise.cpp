@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "cpu/epilogue.h"
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

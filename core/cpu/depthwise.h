@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "cpu/window.h"
 #include "ops/activation.h"
+#include "ops/window.h"
 
 namespace sparseinfer {
 

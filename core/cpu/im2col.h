@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "cpu/window.h"
+#include "ops/window.h"
 
 namespace sparseinfer {
 

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "cpu/window.h"
 #include "ops/activation.h"
+#include "ops/window.h"
 #include "sparseinfer/tensor.h"
 
 namespace sparseinfer {

@@ -3,9 +3,9 @@
 #include <cstring>
 #include <limits>
 
-#include "cpu/parallel.h"
 #include "ops/broadcast.h"
 #include "ops/op.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "cpu/parallel.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/tensor.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

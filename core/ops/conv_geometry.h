@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cpu/window.h"
+#include "ops/window.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/tensor.h"
 

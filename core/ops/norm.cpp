@@ -1,8 +1,8 @@
 // BatchNormalization in inference form: y = scale * (x - mean) / sqrt(var + eps) + B.
 #include <cmath>
 
-#include "cpu/parallel.h"
 #include "ops/op.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

@@ -1,6 +1,8 @@
 // The interface every operator implements (ncnn style: the executor knows only
-// this). One family of operators per file in core/ops/; optimized CPU paths
-// live in core/cpu/, CUDA ones in kernels/.
+// this). core/ops/ holds a readable reference implementation of every
+// operator; a backend registers fast implementations of some of them in its
+// own table (core/cpu/<op>_cpu.cpp, ncnn's layer/<arch>/<op>_<arch>), and
+// create_op prefers those.
 #pragma once
 
 #include <functional>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/tensor.h"
@@ -54,8 +57,9 @@ class Op {
 
   // Computes outputs from inputs. There is one output pointer per node
   // output, nullptr for an omitted optional output (e.g. MaxPool's Indices);
-  // the others are pre-allocated with the inferred dtypes and shapes. Must not keep state between calls (engines are shared
-  // between streams): per-call memory comes from ctx.scratch.
+  // the others are pre-allocated with the inferred dtypes and shapes. Must not
+  // keep state between calls (engines are shared between streams): per-call
+  // memory comes from ctx.scratch.
   virtual void forward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs,
                        ExecContext& ctx) = 0;
 
@@ -73,22 +77,35 @@ class Op {
 using OpFactory = std::function<std::unique_ptr<Op>(const OpInfo&)>;
 using OpTable = std::map<std::string, OpFactory>;
 
-// Creates the operator for a node of the default domain; throws ModelError
+// Creates the operator for a node of the default domain: the backend's fast
+// implementation where it has one, else the reference. Throws ModelError
 // naming the node when the operator or one of its attributes is unsupported.
-std::unique_ptr<Op> create_op(const OpInfo& info);
+// A CUDA engine's host-side operators are the CPU ones (kernels/ registers no
+// dense operators yet); Auto means Cpu here.
+std::unique_ptr<Op> create_op(const OpInfo& info, Backend backend = Backend::Cpu);
+// The reference implementation alone (tests compare backends against it).
+std::unique_ptr<Op> create_reference_op(const OpInfo& info);
 // Names of every supported operator, sorted.
 std::vector<std::string> supported_ops();
+// Names of the operators `backend` implements with a fast path, sorted.
+std::vector<std::string> fast_ops(Backend backend);
 
-// Each operator family registers its factories here (core/ops/<family>.cpp).
-void register_conv_ops(OpTable& table);        // Conv, ConvTranspose
-void register_pool_ops(OpTable& table);        // MaxPool, AveragePool, GlobalAveragePool
+// Each reference operator family registers its factories here (core/ops/<family>.cpp).
+void register_conv_ops(OpTable& table);            // Conv
+void register_conv_transpose_ops(OpTable& table);  // ConvTranspose
+void register_pool_ops(OpTable& table);            // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
 void register_activation_ops(OpTable& table);  // Relu, Clip, LeakyRelu, PRelu, Sigmoid, HardSigmoid, HardSwish, Tanh
 void register_binary_ops(OpTable& table);      // Add, Sub, Mul, Div with broadcasting
 void register_norm_ops(OpTable& table);        // BatchNormalization
 void register_matmul_ops(OpTable& table);      // Gemm, MatMul
 void register_softmax_ops(OpTable& table);     // Softmax
 void register_resize_ops(OpTable& table);      // Resize, Upsample
-void register_shape_ops(OpTable& table);       // Shape, Gather, Unsqueeze, Squeeze, Concat, Flatten, Reshape, Transpose, Identity, Dropout, Constant
 void register_pad_ops(OpTable& table);         // Pad
+// Shape, Gather, Unsqueeze, Squeeze, Concat, Flatten, Reshape, Transpose, Identity, Dropout, Constant
+void register_shape_ops(OpTable& table);
+
+// The CPU backend's table of fast operators, defined in core/cpu/cpu_ops.cpp.
+// Only this declaration reaches ops/: no header of a backend is included here.
+void register_cpu_ops(OpTable& table);
 
 }  // namespace sparseinfer

@@ -2,8 +2,8 @@
 // pads/value attributes, opset 11 on takes them as (constant) inputs.
 #include <cstring>
 
-#include "cpu/parallel.h"
 #include "ops/op.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

@@ -5,8 +5,8 @@
 namespace sparseinfer {
 
 [[noreturn]] void op_fail(const OpInfo& info, const std::string& reason) {
-  throw ModelError(info.file, info.node ? info.node->name : std::string(), info.node ? info.node->op_type : std::string(),
-                   reason);
+  throw ModelError(info.file, info.node ? info.node->name : std::string(),
+                   info.node ? info.node->op_type : std::string(), reason);
 }
 
 float* Scratch::floats(size_t count, int slot) {
@@ -22,10 +22,11 @@ size_t Scratch::bytes() const {
 }
 
 // Built once on first use and never modified afterwards.
-static const OpTable& op_table() {
+static const OpTable& reference_table() {
   static const OpTable table = [] {
     OpTable t;
     register_conv_ops(t);
+    register_conv_transpose_ops(t);
     register_pool_ops(t);
     register_activation_ops(t);
     register_binary_ops(t);
@@ -40,15 +41,40 @@ static const OpTable& op_table() {
   return table;
 }
 
-std::unique_ptr<Op> create_op(const OpInfo& info) {
+static const OpTable& cpu_table() {
+  static const OpTable table = [] {
+    OpTable t;
+    register_cpu_ops(t);
+    return t;
+  }();
+  return table;
+}
+
+// The fast operators of `backend`. kernels/ registers no dense operators yet,
+// so a CUDA engine's host-side operators (and Auto) use the CPU table; a CUDA
+// table joins here once kernels/ registers one.
+static const OpTable& fast_table(Backend) {
+  return cpu_table();
+}
+
+static const OpFactory* find_factory(const OpTable* table, const std::string& op_type) {
+  if (!table) return nullptr;
+  auto it = table->find(op_type);
+  return it == table->end() ? nullptr : &it->second;
+}
+
+// Looks the node up in `fast` (null: reference only), then in the reference table.
+static std::unique_ptr<Op> create_from(const OpInfo& info, const OpTable* fast) {
   const Node& node = *info.node;
   if (!node.domain.empty() && node.domain != "ai.onnx")
     op_fail(info, "operator domain '" + node.domain + "' is not supported (only the default ONNX domain is)");
-  auto it = op_table().find(node.op_type);
-  if (it == op_table().end())
-    op_fail(info, "unsupported operator '" + node.op_type + "'; supported operators are listed by `sparseinfer info --ops`");
+  const OpFactory* factory = find_factory(fast, node.op_type);
+  if (!factory) factory = find_factory(&reference_table(), node.op_type);
+  if (!factory)
+    op_fail(info,
+            "unsupported operator '" + node.op_type + "'; supported operators are listed by `sparseinfer info --ops`");
   try {
-    return it->second(info);
+    return (*factory)(info);
   } catch (const ModelError&) {
     throw;
   } catch (const Error& e) {
@@ -56,9 +82,23 @@ std::unique_ptr<Op> create_op(const OpInfo& info) {
   }
 }
 
+std::unique_ptr<Op> create_op(const OpInfo& info, Backend backend) {
+  return create_from(info, &fast_table(backend));
+}
+
+std::unique_ptr<Op> create_reference_op(const OpInfo& info) {
+  return create_from(info, nullptr);
+}
+
 std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
-  for (const auto& kv : op_table()) names.push_back(kv.first);
+  for (const auto& kv : reference_table()) names.push_back(kv.first);
+  return names;
+}
+
+std::vector<std::string> fast_ops(Backend backend) {
+  std::vector<std::string> names;
+  for (const auto& kv : fast_table(backend)) names.push_back(kv.first);
   return names;
 }
 

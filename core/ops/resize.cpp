@@ -5,8 +5,8 @@
 #include <array>
 #include <cmath>
 
-#include "cpu/parallel.h"
 #include "ops/op.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <set>
 
-#include "cpu/parallel.h"
 #include "ops/op.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cpu/parallel.h"
 #include "ops/op.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

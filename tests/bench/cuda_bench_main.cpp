@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/output_compare.h"
+#include "tools/output_compare.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"

@@ -18,8 +18,8 @@
 #include "cpu/change_pool.h"
 #include "cpu/sgemm.h"
 #include "cuda_change.h"
-#include "engine/change_set.h"
 #include "ops/activation.h"
+#include "ops/change_set.h"
 #include "ops/conv_geometry.h"
 #include "ops/op.h"
 

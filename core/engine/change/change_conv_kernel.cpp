@@ -6,14 +6,14 @@
 #include <cstring>
 
 #include "cpu/change_conv.h"
+#include "cpu/conv_cpu.h"
 #include "cpu/packed_gemm.h"
-#include "cpu/parallel.h"
 #include "cpu/sgemm.h"
 #include "engine/change/change_kernel.h"
 #include "engine/gates/gate.h"
 #include "ops/activation.h"
-#include "ops/conv.h"
 #include "ops/conv_geometry.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

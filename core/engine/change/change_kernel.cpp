@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 
 namespace sparseinfer {
 

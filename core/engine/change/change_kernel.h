@@ -6,8 +6,8 @@
 #include <memory>
 #include <vector>
 
-#include "engine/change_set.h"
 #include "engine/gates/gate.h"
+#include "ops/change_set.h"
 #include "ops/op.h"
 #include "sparseinfer/engine.h"
 

@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/change_set.h"
+#include "ops/change_set.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/tensor.h"
 

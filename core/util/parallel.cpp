@@ -1,4 +1,4 @@
-#include "cpu/parallel.h"
+#include "util/parallel.h"
 
 #include <algorithm>
 #include <atomic>

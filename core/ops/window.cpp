@@ -1,4 +1,4 @@
-#include "cpu/window.h"
+#include "ops/window.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "engine/change_set.h"
+#include "ops/change_set.h"
 
 namespace sparseinfer {
 

@@ -5,6 +5,10 @@
 // spin. OpenMP's default of spinning until its timeout made a 2-core machine
 // under load run MobileNetV3 20x slower, and libgomp reads its wait policy
 // only from the environment at start-up, which a GStreamer plugin cannot set.
+//
+// It lives in util/, below ops/ and every backend, because it knows nothing of
+// operators or devices: the reference operators without a fast path (Resize,
+// Softmax, Pad, ...) keep using all cores, and cpu/ and engine/ share the pool.
 #pragma once
 
 #include <cstdint>

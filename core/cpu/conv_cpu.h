@@ -1,0 +1,15 @@
+// What other parts of the core may ask of the CPU backend's Conv.
+#pragma once
+
+#include "cpu/packed_gemm.h"
+#include "ops/op.h"
+
+namespace sparseinfer {
+
+// The weights the CPU Conv packed at plan time for the AVX-512 kernel, or
+// nullptr when `op` is not a CPU Conv or did not pack (non-constant weights,
+// depthwise, maps under one 32-pixel strip, no AVX-512). Valid while the
+// operator lives and until its next infer().
+const PackedWeights* conv_packed_weights(const Op& op);
+
+}  // namespace sparseinfer
