@@ -33,6 +33,7 @@ std::string names_of(const std::vector<ValueInfo>& values) {
 
 void print_run_help(std::ostream& os) {
   os << "Usage: sparseinfer run MODEL --input IN.npy [--input ...] [--output OUT.npy ...] [--threads N]\n"
+        "                       [--backend cpu|cuda|auto]\n"
         "\n"
         "Runs the model once on the given inputs and writes its outputs.\n"
         "\n"
@@ -44,11 +45,12 @@ void print_run_help(std::ostream& os) {
         "  --output FILE   where to write graph outputs, in graph order (float32 or int64\n"
         "                  .npy); fewer --output than graph outputs writes the first ones\n"
         "  --threads N     CPU threads (default 0: all cores)\n"
+        "  --backend B     cpu, cuda or auto (default auto: the GPU when one can run the network)\n"
         "  -h, --help      show this help\n";
 }
 
 int cmd_run(const std::vector<std::string>& argv) {
-  ParsedArgs args = parse_args("run", argv, {{"input", true, true}, {"output", true, true}, {"threads", true, false}});
+  ParsedArgs args = parse_args("run", argv, {{"input", true, true}, {"output", true, true}, {"threads", true, false}, {"backend", true, false}});
   if (args.has("help")) {
     print_run_help(std::cout);
     return 0;
@@ -59,6 +61,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   const auto& output_files = args.values("output");
   if (input_files.empty()) throw UsageError("no --input given (one .npy file per model input)");
   int threads = static_cast<int>(parse_int(args.value("threads", "0"), "--threads", 0, 1024));
+  const Backend backend = tools::parse_backend(args.value("backend", "auto"), "--backend");
 
   Model model = load_model(args.positional[0]);
   if (input_files.size() != model.inputs.size())
@@ -72,7 +75,7 @@ int cmd_run(const std::vector<std::string>& argv) {
 
   std::vector<Tensor> inputs;
   EngineOptions options;
-  options.backend = Backend::Cpu;
+  options.backend = backend;
   options.threads = threads;
   for (size_t i = 0; i < input_files.size(); ++i) {
     Tensor t = read_npy(input_files[i]);

@@ -35,6 +35,7 @@ void print_stream_help(std::ostream& os) {
         "\n"
         "Options:\n"
         "  --mode change|dense   execution mode (default change)\n"
+        "  --backend B           cpu, cuda or auto (default auto: the GPU when one can run the network)\n"
         "  --thresholds FILE     per-layer thresholds written by `sparseinfer calibrate`\n"
         "  --threshold T         one threshold for every layer (default 0: exact)\n"
         "  --threshold-scale S   multiply every threshold by S (default 1)\n"
@@ -54,6 +55,7 @@ static std::string fixed(double v, int digits = 4) {
 const std::vector<tools::OptionSpec> kStreamOptions = {
     {"video", true},  {"mode", true}, {"thresholds", true}, {"threshold", true},      {"threshold-scale", true},
     {"frames", true}, {"size", true}, {"threads", true},    {"compare-dense", false}, {"profile", false},
+    {"backend", true},
 };
 
 int cmd_stream(const std::vector<std::string>& argv) {
@@ -80,10 +82,11 @@ int cmd_stream(const std::vector<std::string>& argv) {
     throw UsageError("--threshold and --threshold-scale take numbers");
   }
 
+  const Backend backend = tools::parse_backend(args.value("backend", "auto"), "--backend");
   const std::string video = args.value("video");
   VideoSetup setup = setup_video(args.positional[0], video, size);
   EngineOptions opt;
-  opt.backend = Backend::Cpu;
+  opt.backend = backend;
   opt.mode = mode_name == "change" ? Mode::Change : Mode::Dense;
   opt.threads = threads;
   opt.input_shapes = {setup.input_shape};

@@ -73,4 +73,11 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
+Backend parse_backend(const std::string& text, const std::string& what) {
+  if (text == "cpu") return Backend::Cpu;
+  if (text == "cuda") return Backend::Cuda;
+  if (text == "auto") return Backend::Auto;
+  throw UsageError(what + " must be cpu, cuda or auto, got '" + text + "'");
+}
+
 }  // namespace sparseinfer::tools

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "sparseinfer/engine.h"
 #include "sparseinfer/tensor.h"
 #include "tools/usage_error.h"
 
@@ -25,6 +26,8 @@ float parse_float(const std::string& text, const std::string& what);
 std::pair<int64_t, int64_t> parse_size(const std::string& text, const std::string& what);
 // "1,3,224,224" into a shape.
 Shape parse_shape(const std::string& text, const std::string& what);
+// "cpu", "cuda" or "auto" (the GPU when one can run the network).
+Backend parse_backend(const std::string& text, const std::string& what);
 // "a,b,c" into its items; empty items (",," or a trailing comma) are dropped.
 std::vector<std::string> split_list(const std::string& text);
 

@@ -34,6 +34,7 @@ struct Args {
   int width = 0, height = 0;
   std::vector<std::string> modes{"dense"};
   int threads = 0;
+  Backend backend = Backend::Cpu;
   int warmup = 2;
   std::string frames_out;  // .npy of the preprocessed frames, for the reference
   std::string thresholds;  // change mode: calibrated thresholds file
@@ -44,11 +45,11 @@ struct Args {
 const char* const kUsage =
     "usage: sparseinfer-bench --model M.onnx --size WxH [--video FILE|synthetic] [--frames N]\n"
     "                         [--modes dense,change] [--thresholds F.json | --threshold T]\n"
-    "                         [--threads T] [--warmup W] [--frames-out F.npy]\n";
+    "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n";
 
 const std::vector<tools::OptionSpec> kOptions = {
     {"model", true},   {"video", true},  {"frames", true},     {"size", true},       {"modes", true},
-    {"threads", true}, {"warmup", true}, {"frames-out", true}, {"thresholds", true}, {"threshold", true},
+    {"threads", true}, {"backend", true}, {"warmup", true}, {"frames-out", true}, {"thresholds", true}, {"threshold", true},
 };
 
 // Throws tools::UsageError; `help` is set for --help and nothing else is read.
@@ -70,6 +71,7 @@ Args parse(const std::vector<std::string>& argv) {
   }
   if (p.has("modes")) a.modes = tools::split_list(p.value("modes"));
   if (p.has("threads")) a.threads = static_cast<int>(tools::parse_int(p.value("threads"), "--threads"));
+  if (p.has("backend")) a.backend = tools::parse_backend(p.value("backend"), "--backend");
   if (p.has("warmup")) a.warmup = static_cast<int>(tools::parse_int(p.value("warmup"), "--warmup"));
   a.frames_out = p.value("frames-out");
   a.thresholds = p.value("thresholds");
@@ -126,7 +128,7 @@ int main(int argc, char** argv) {
     std::vector<Tensor> dense_out;
     for (const std::string& mode_arg : args.modes) {
       EngineOptions opt;
-      opt.backend = Backend::Cpu;
+      opt.backend = args.backend;
       opt.mode = parse_mode(mode_arg);
       opt.threads = args.threads;
       opt.input_shapes = {frames[0].shape()};

@@ -10,11 +10,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
 #include "tools/output_compare.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
@@ -27,30 +28,39 @@ using namespace sparseinfer;
 namespace {
 
 struct Args {
-  std::string model, frames_raw, thresholds, backend = "cuda", modes = "dense,change";
-  int frame_w = 0, frame_h = 0, count = 0, width = 0, height = 0, warmup = 3, threads = 2;
+  std::string model, frames_raw, thresholds;
+  Backend backend = Backend::Cuda;
+  std::vector<std::string> modes;
+  int frame_w = 0, frame_h = 0, width = 0, height = 0, count = 0, warmup = 3, threads = 2;
 };
 
-bool parse_size(const std::string& text, int& w, int& h) { return std::sscanf(text.c_str(), "%dx%d", &w, &h) == 2; }
+const char* const kUsage =
+    "usage: sparseinfer-cuda-bench --model M.onnx --frames-raw F.rgb --frame-size WxH --count N --size WxH\n"
+    "                              [--backend cuda|cpu|auto] [--modes dense,change] [--thresholds T.json]\n"
+    "                              [--warmup W] [--threads T]\n";
 
-Args parse(int argc, char** argv) {
+Args parse(const std::vector<std::string>& argv) {
+  const tools::ParsedArgs p = tools::parse_args(
+      "", argv,
+      {{"model", true}, {"frames-raw", true}, {"frame-size", true}, {"count", true}, {"size", true},
+       {"backend", true}, {"modes", true}, {"thresholds", true}, {"warmup", true}, {"threads", true}});
+  for (const char* required : {"model", "frames-raw", "frame-size", "count", "size"})
+    if (!p.has(required)) throw tools::UsageError(std::string("--") + required + " is required");
   Args a;
-  std::map<std::string, std::string> kv;
-  for (int i = 1; i + 1 < argc; i += 2) kv[argv[i]] = argv[i + 1];
-  auto need = [&](const char* k) {
-    if (!kv.count(k)) throw Error(std::string("missing ") + k + " (see the usage at the top of cuda_bench_main.cpp)");
-    return kv[k];
-  };
-  a.model = need("--model");
-  a.frames_raw = need("--frames-raw");
-  a.count = std::stoi(need("--count"));
-  if (!parse_size(need("--frame-size"), a.frame_w, a.frame_h) || !parse_size(need("--size"), a.width, a.height))
-    throw Error("--frame-size and --size take WxH");
-  if (kv.count("--backend")) a.backend = kv["--backend"];
-  if (kv.count("--modes")) a.modes = kv["--modes"];
-  if (kv.count("--thresholds")) a.thresholds = kv["--thresholds"];
-  if (kv.count("--warmup")) a.warmup = std::stoi(kv["--warmup"]);
-  if (kv.count("--threads")) a.threads = std::stoi(kv["--threads"]);
+  a.model = p.value("model");
+  a.frames_raw = p.value("frames-raw");
+  a.count = static_cast<int>(tools::parse_int(p.value("count"), "--count", 1));
+  const auto frame = tools::parse_size(p.value("frame-size"), "--frame-size");
+  const auto size = tools::parse_size(p.value("size"), "--size");
+  a.frame_w = static_cast<int>(frame.first);
+  a.frame_h = static_cast<int>(frame.second);
+  a.width = static_cast<int>(size.first);
+  a.height = static_cast<int>(size.second);
+  a.backend = tools::parse_backend(p.value("backend", "cuda"), "--backend");
+  a.modes = tools::split_list(p.value("modes", "dense,change"));
+  a.thresholds = p.value("thresholds");
+  a.warmup = static_cast<int>(tools::parse_int(p.value("warmup", "3"), "--warmup", 0));
+  a.threads = static_cast<int>(tools::parse_int(p.value("threads", "2"), "--threads", 0));
   return a;
 }
 
@@ -62,8 +72,14 @@ double percentile(std::vector<double> v, double q) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  Args a;
   try {
-    const Args a = parse(argc, argv);
+    a = parse({argv + 1, argv + argc});
+  } catch (const tools::UsageError& e) {
+    std::fprintf(stderr, "sparseinfer-cuda-bench: %s\n%s", e.what(), kUsage);
+    return 2;
+  }
+  try {
     const Model model = load_model(a.model);
     std::vector<uint8_t> raw(static_cast<size_t>(a.frame_w) * a.frame_h * 3 * a.count);
     std::ifstream file(a.frames_raw, std::ios::binary);
@@ -79,11 +95,9 @@ int main(int argc, char** argv) {
       preprocess_frame(raw.data() + i * frame_bytes, a.frame_w, a.frame_h, a.frame_w * 3, PixelFormat::RGB, pre,
                        frames[static_cast<size_t>(i)]);
 
-    const Backend backend = a.backend == "cpu" ? Backend::Cpu : a.backend == "auto" ? Backend::Auto : Backend::Cuda;
+    const Backend backend = a.backend;
     std::vector<Tensor> dense_outputs;  // per frame, the same backend's dense result
-    std::string modes = a.modes + ",";
-    for (size_t pos; (pos = modes.find(',')) != std::string::npos; modes.erase(0, pos + 1)) {
-      const std::string mode_name = modes.substr(0, pos);
+    for (const std::string& mode_name : a.modes) {
       EngineOptions options;
       options.backend = backend;
       options.mode = mode_name == "change" ? Mode::Change : Mode::Dense;
