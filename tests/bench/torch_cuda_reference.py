@@ -6,12 +6,9 @@ Clip, MaxPool, AveragePool, Add, Mul, Sigmoid), the weights taken from the
 ONNX file, so no hand-made PyTorch copy of the network is needed. Frames come
 from a video (OpenCV), resized to --size and scaled to [0, 1]; the timing is
 dense, so the pixel values do not change it. cudnn.benchmark is on, as a user
-tuning PyTorch would set it. Two timings per frame: ms_median with the frame
-already on the GPU (CUDA events around the network), and ms_median_host from
-a frame in host memory to the outputs back in host memory (what our engine's
-per-frame time covers). Prints one JSON line per precision:
-{"reference":"torch-cudnn","precision":"fp32"|"tf32","size":"WxH","frames":N,
- "ms_median":...,"ms_p90":...,"ms_median_host":...,"device":...}
+tuning PyTorch would set it. Prints one JSON line per precision:
+{"reference":"torch-cudnn","precision":"fp32"|"tf32","size":"WxH",
+ "frames":N,"ms_median":...,"ms_p90":...,"device":...}
 
 Usage: torch_cuda_reference.py --model M.onnx --video V --size WxH [--frames 50]
 """
@@ -19,7 +16,6 @@ Usage: torch_cuda_reference.py --model M.onnx --video V --size WxH [--frames 50]
 import argparse
 import json
 import sys
-import time
 
 
 def graph_runner(model_path):
@@ -96,7 +92,7 @@ def main(argv=None):
         if not ok:
             break
         rgb = cv2.cvtColor(cv2.resize(bgr, (width, height), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
-        frames.append(torch.from_numpy(rgb.transpose(2, 0, 1).astype(np.float32)[None] / 255.0))
+        frames.append(torch.from_numpy(rgb.transpose(2, 0, 1).astype(np.float32)[None] / 255.0).cuda())
     if not frames:
         print(json.dumps({"reference": "torch-cudnn", "error": f"cannot read frames from {args.video}"}))
         return 3
@@ -106,30 +102,23 @@ def main(argv=None):
     for precision in ("fp32", "tf32"):
         torch.backends.cudnn.allow_tf32 = precision == "tf32"
         torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
-        times, host_times = [], []
-        on_gpu = [x.cuda() for x in frames]
+        times = []
         with torch.no_grad():
             for i in range(args.warmup):
-                run(on_gpu[i % len(on_gpu)])
+                run(frames[i % len(frames)])
             torch.cuda.synchronize()
-            for x in on_gpu:
+            for x in frames:
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()
                 run(x)
                 end.record()
                 end.synchronize()
                 times.append(start.elapsed_time(end))
-            for x in frames:
-                t0 = time.perf_counter()
-                [y.cpu() for y in run(x.cuda())]
-                host_times.append((time.perf_counter() - t0) * 1000.0)
         times.sort()
-        host_times.sort()
         print(json.dumps({"reference": "torch-cudnn", "precision": precision, "torch_version": torch.__version__,
                           "device": torch.cuda.get_device_name(0), "model": args.model, "size": args.size,
                           "frames": len(times), "ms_median": times[len(times) // 2],
-                          "ms_p90": times[min(len(times) - 1, int(len(times) * 0.9))],
-                          "ms_median_host": host_times[len(host_times) // 2]}))
+                          "ms_p90": times[min(len(times) - 1, int(len(times) * 0.9))]}))
         sys.stdout.flush()
     return 0
 

@@ -128,7 +128,6 @@ class CudaState : public ModeState {
   std::vector<std::unique_ptr<cu::CudaChangeConv>> convs;  // per step
   std::vector<std::unique_ptr<cu::CudaChangePool>> pools;  // per step
   std::vector<Tensor> host_outputs;                        // per graph output
-  std::vector<DeviceValue> values;                         // per value id, this frame
   std::vector<int32_t> first_accepted;                     // host copy of the first gate's accepted pixels
   bool reset_pending = true;
   GateSettings gates;
@@ -180,8 +179,7 @@ class CudaExecutor : public Executor {
     // Dense mode recomputes every layer: each conv starts unprimed, so it
     // runs its dense path and never detects.
     const bool dense_frame = !change || s.reset_pending;
-    std::vector<DeviceValue>& values = s.values;
-    values.assign(p_.values.size(), DeviceValue{});
+    std::vector<DeviceValue> values(p_.values.size());
     s.input.upload(inputs[0]->f32(), static_cast<size_t>(inputs[0]->numel()), ctx_);
     values[static_cast<size_t>(p_.input_ids[0])] = {s.input.data(), nullptr, 0};
 
@@ -207,7 +205,13 @@ class CudaExecutor : public Executor {
         stats.input_changed_fraction =
             conv->input_changed_count() < 0 ? (in.changed ? double(in.count) / double(g.batch * g.in_h * g.in_w) : 1.0)
                                             : double(conv->input_changed_count()) / double(g.batch * g.in_h * g.in_w);
-        if (static_cast<int>(i) == first_gated) first_layer_mask(*conv, s.first_accepted, result);
+        if (static_cast<int>(i) == first_gated) first_layer_mask(*conv, result);
+        const cu::CudaStageTimes t = conv->stage_times();
+        result.times.detect_ms += t.detect_ms;
+        result.times.extract_ms += t.extract_ms;
+        result.times.gather_ms += t.gather_ms;
+        result.times.gemm_ms += t.gemm_ms;
+        result.times.update_ms += t.update_ms;
       } else {
         auto& pool = s.pools[i];
         pool->run(in.data, in.changed, in.count);
@@ -230,23 +234,13 @@ class CudaExecutor : public Executor {
       cu::copy_to_host(host.f32(), values[static_cast<size_t>(p_.output_ids[o])].data, host.bytes(), ctx_);
       result.outputs.push_back(&host);
     }
-    // Stage times from each layer's CUDA events, read once the frame is done
-    // so that timing adds no wait between layers (CBinfer Fig. 10 stages).
-    for (const auto& conv : s.convs) {
-      if (!conv) continue;
-      const cu::CudaStageTimes t = conv->stage_times();
-      result.times.detect_ms += t.detect_ms;
-      result.times.extract_ms += t.extract_ms;
-      result.times.gather_ms += t.gather_ms;
-      result.times.gemm_ms += t.gemm_ms;
-      result.times.update_ms += t.update_ms;
-    }
     s.reset_pending = false;
+    s.first_accepted.clear();
   }
 
  private:
   // The first gate's accepted input pixels as a map of its input grid (first batch item), as the CPU change mode gives.
-  void first_layer_mask(const cu::CudaChangeConv& conv, std::vector<int32_t>& pixels, FrameResult& result) const {
+  void first_layer_mask(const cu::CudaChangeConv& conv, FrameResult& result) const {
     const ConvGeometry& g = conv.geometry();
     result.mask_height = g.in_h;
     result.mask_width = g.in_w;
@@ -254,7 +248,7 @@ class CudaExecutor : public Executor {
     const int accepted = conv.input_changed_count();
     result.first_layer_mask.assign(static_cast<size_t>(grid), accepted < 0 ? 1 : 0);
     if (accepted <= 0) return;
-    pixels.resize(static_cast<size_t>(accepted));  // grows to the largest frame, then stays
+    std::vector<int32_t> pixels(static_cast<size_t>(accepted));
     cu::copy_to_host(pixels.data(), conv.input_changed_pixels(), pixels.size() * sizeof(int32_t), ctx_);
     for (int32_t pixel : pixels) {
       if (pixel >= grid) break;  // sorted: the rest belong to later batch items
