@@ -12,29 +12,15 @@
 
 #include "ops/activation.h"
 #include "ops/op.h"
+#include "op_test_support.h"
 
 using namespace sparseinfer;
 
 namespace {
 
-using Ints = std::vector<int64_t>;
-
-Tensor random_tensor(Shape shape, uint32_t seed) {
-  Tensor t(DType::Float32, std::move(shape));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = dist(rng);
-  return t;
-}
-
-Node make_node(const std::string& op_type, size_t n_inputs, size_t n_outputs = 1) {
-  Node n;
-  n.name = op_type + "_test";
-  n.op_type = op_type;
-  for (size_t i = 0; i < n_inputs; ++i) n.inputs.push_back("in" + std::to_string(i));
-  for (size_t i = 0; i < n_outputs; ++i) n.outputs.push_back("out" + std::to_string(i));
-  return n;
-}
+using test::Ints;
+using test::make_node;
+using test::random_tensor;
 
 // Creates the op, infers, allocates outputs from the descriptors and runs forward.
 std::vector<Tensor> run_op(const Node& node, const std::vector<const Tensor*>& inputs, int threads = 2,
