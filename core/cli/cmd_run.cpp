@@ -50,7 +50,8 @@ void print_run_help(std::ostream& os) {
 }
 
 int cmd_run(const std::vector<std::string>& argv) {
-  ParsedArgs args = parse_args("run", argv, {{"input", true, true}, {"output", true, true}, {"threads", true, false}, {"backend", true, false}});
+  ParsedArgs args = parse_args(
+      "run", argv, {{"input", true, true}, {"output", true, true}, {"threads", true, false}, {"backend", true, false}});
   if (args.has("help")) {
     print_run_help(std::cout);
     return 0;

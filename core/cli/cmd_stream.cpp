@@ -53,9 +53,9 @@ static std::string fixed(double v, int digits = 4) {
 }
 
 const std::vector<tools::OptionSpec> kStreamOptions = {
-    {"video", true},  {"mode", true}, {"thresholds", true}, {"threshold", true},      {"threshold-scale", true},
-    {"frames", true}, {"size", true}, {"threads", true},    {"compare-dense", false}, {"profile", false},
-    {"backend", true},
+    {"video", true},           {"mode", true},     {"thresholds", true}, {"threshold", true},
+    {"threshold-scale", true}, {"frames", true},   {"size", true},       {"threads", true},
+    {"compare-dense", false},  {"profile", false}, {"backend", true},
 };
 
 int cmd_stream(const std::vector<std::string>& argv) {

@@ -13,17 +13,22 @@ namespace sparseinfer {
 
 const char* backend_name(Backend b) {
   switch (b) {
-    case Backend::Auto: return "auto";
-    case Backend::Cpu: return "cpu";
-    case Backend::Cuda: return "cuda";
+    case Backend::Auto:
+      return "auto";
+    case Backend::Cpu:
+      return "cpu";
+    case Backend::Cuda:
+      return "cuda";
   }
   return "?";
 }
 
 const char* mode_name(Mode m) {
   switch (m) {
-    case Mode::Dense: return "dense";
-    case Mode::Change: return "change";
+    case Mode::Dense:
+      return "dense";
+    case Mode::Change:
+      return "change";
   }
   return "?";
 }
@@ -36,16 +41,30 @@ struct StreamState::Impl {
 
 StreamState::StreamState() : impl_(std::make_unique<Impl>()) {}
 StreamState::~StreamState() = default;
-int64_t StreamState::frame_index() const { return impl_->frame_index; }
-size_t StreamState::state_bytes() const { return impl_->mode->bytes(); }
-void StreamState::reset() { impl_->mode->reset(); }
+int64_t StreamState::frame_index() const {
+  return impl_->frame_index;
+}
+size_t StreamState::state_bytes() const {
+  return impl_->mode->bytes();
+}
+void StreamState::reset() {
+  impl_->mode->reset();
+}
 void StreamState::set_threshold(const std::string& layer, float threshold) {
   impl_->mode->gate_settings().set(layer, threshold);
 }
-void StreamState::set_all_thresholds(float threshold) { impl_->mode->gate_settings().set_all(threshold); }
-void StreamState::set_threshold_scale(float scale) { impl_->mode->gate_settings().set_scale(scale); }
-float StreamState::threshold(const std::string& layer) const { return impl_->mode->gate_settings().get(layer); }
-float StreamState::threshold_scale() const { return impl_->mode->gate_settings().scale(); }
+void StreamState::set_all_thresholds(float threshold) {
+  impl_->mode->gate_settings().set_all(threshold);
+}
+void StreamState::set_threshold_scale(float scale) {
+  impl_->mode->gate_settings().set_scale(scale);
+}
+float StreamState::threshold(const std::string& layer) const {
+  return impl_->mode->gate_settings().get(layer);
+}
+float StreamState::threshold_scale() const {
+  return impl_->mode->gate_settings().scale();
+}
 
 static int resolve_threads(int requested) {
   if (requested > 0) return requested;
@@ -60,22 +79,43 @@ Engine::Engine(const Model& source, const EngineOptions& options) : plan_(std::m
 
 Engine::~Engine() = default;
 
-const std::vector<TensorInfo>& Engine::inputs() const { return plan_->inputs; }
-const std::vector<TensorInfo>& Engine::outputs() const { return plan_->outputs; }
-const std::vector<LayerInfo>& Engine::layers() const { return plan_->layers; }
-int64_t Engine::total_macs() const { return plan_->total_macs; }
-int64_t Engine::total_params() const { return plan_->total_params; }
-Backend Engine::backend() const { return plan_->options.backend; }
-Mode Engine::mode() const { return plan_->options.mode; }
-int Engine::threads() const { return plan_->threads; }
-const std::string& Engine::model_path() const { return plan_->model.path; }
+const std::vector<TensorInfo>& Engine::inputs() const {
+  return plan_->inputs;
+}
+const std::vector<TensorInfo>& Engine::outputs() const {
+  return plan_->outputs;
+}
+const std::vector<LayerInfo>& Engine::layers() const {
+  return plan_->layers;
+}
+int64_t Engine::total_macs() const {
+  return plan_->total_macs;
+}
+int64_t Engine::total_params() const {
+  return plan_->total_params;
+}
+Backend Engine::backend() const {
+  return plan_->options.backend;
+}
+Mode Engine::mode() const {
+  return plan_->options.mode;
+}
+int Engine::threads() const {
+  return plan_->threads;
+}
+const std::string& Engine::model_path() const {
+  return plan_->model.path;
+}
 
-std::vector<std::string> Engine::threshold_layers() const { return executor_->threshold_layers(); }
+std::vector<std::string> Engine::threshold_layers() const {
+  return executor_->threshold_layers();
+}
 
 size_t Engine::dense_activation_bytes() const {
   size_t bytes = 0;
   for (const Value& v : plan_->values)
-    if (v.kind == ValueKind::Activation) bytes += static_cast<size_t>(v.tensor.numel()) * (v.tensor.dtype() == DType::Float32 ? 4 : 8);
+    if (v.kind == ValueKind::Activation)
+      bytes += static_cast<size_t>(v.tensor.numel()) * (v.tensor.dtype() == DType::Float32 ? 4 : 8);
   return bytes;
 }
 
@@ -96,11 +136,10 @@ FrameResult Engine::run(StreamState& state, const std::vector<const Tensor*>& in
   for (size_t i = 0; i < inputs.size(); ++i) {
     const TensorInfo& want = p.inputs[i];
     if (!inputs[i] || !inputs[i]->has_data() || inputs[i]->dtype() != want.dtype || inputs[i]->shape() != want.shape)
-      throw Error(p.model.path + ": input '" + want.name + "' must be " + dtype_name(want.dtype) + " " +
-                  shape_str(want.shape) +
-                  (inputs[i] ? std::string(", got ") + dtype_name(inputs[i]->dtype()) + " " +
-                                   shape_str(inputs[i]->shape())
-                             : std::string(", got nothing")));
+      throw Error(
+          p.model.path + ": input '" + want.name + "' must be " + dtype_name(want.dtype) + " " + shape_str(want.shape) +
+          (inputs[i] ? std::string(", got ") + dtype_name(inputs[i]->dtype()) + " " + shape_str(inputs[i]->shape())
+                     : std::string(", got nothing")));
   }
 
   FrameResult result;

@@ -16,8 +16,10 @@ std::unique_ptr<Executor> make_executor(Plan& plan) {
   if (backend == Backend::Auto) backend = cuda_can_run(plan, nullptr) ? Backend::Cuda : Backend::Cpu;
   if (backend == Backend::Cuda) return make_cuda_executor(plan);
   switch (plan.options.mode) {
-    case Mode::Dense: return make_dense_executor(plan);
-    case Mode::Change: return make_change_executor(plan, GateKind::Threshold);
+    case Mode::Dense:
+      return make_dense_executor(plan);
+    case Mode::Change:
+      return make_change_executor(plan, GateKind::Threshold);
   }
   throw Error(std::string("mode '") + mode_name(plan.options.mode) + "' has no executor");
 }

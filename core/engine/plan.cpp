@@ -39,9 +39,9 @@ void compile_plan(const Model& source, const EngineOptions& options, int threads
                                                                  : vi.dims;
     for (int64_t d : shape)
       if (d < 0)
-        throw ModelError(file, "", "",
-                         "input '" + vi.name + "' has symbolic dimensions " + shape_str(vi.dims) +
-                             "; give an input size");
+        throw ModelError(
+            file, "", "",
+            "input '" + vi.name + "' has symbolic dimensions " + shape_str(vi.dims) + "; give an input size");
     if (!vi.dims.empty() && vi.dims.size() != shape.size())
       throw ModelError(file, "", "",
                        "input '" + vi.name + "' has rank " + std::to_string(vi.dims.size()) + " but shape " +

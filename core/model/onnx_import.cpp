@@ -1,5 +1,7 @@
 // ONNX import: protobuf -> Model, with every check that turns a bad file into
 // a ModelError naming the file, the node and the reason.
+#include "model/onnx_import.h"
+
 #include <onnx/onnx_pb.h>
 
 #include <climits>
@@ -11,7 +13,6 @@
 
 #include "model/file_bytes.h"
 #include "model/tensor_proto.h"
-#include "model/onnx_import.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
 

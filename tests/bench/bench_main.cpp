@@ -48,8 +48,9 @@ const char* const kUsage =
     "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n";
 
 const std::vector<tools::OptionSpec> kOptions = {
-    {"model", true},   {"video", true},  {"frames", true},     {"size", true},       {"modes", true},
-    {"threads", true}, {"backend", true}, {"warmup", true}, {"frames-out", true}, {"thresholds", true}, {"threshold", true},
+    {"model", true},      {"video", true},      {"frames", true},    {"size", true},
+    {"modes", true},      {"threads", true},    {"backend", true},   {"warmup", true},
+    {"frames-out", true}, {"thresholds", true}, {"threshold", true},
 };
 
 // Throws tools::UsageError; `help` is set for --help and nothing else is read.

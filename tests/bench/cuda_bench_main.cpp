@@ -14,14 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "tools/arg_parser.h"
-#include "tools/arg_values.h"
-#include "tools/output_compare.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/preprocess.h"
 #include "sparseinfer/thresholds.h"
+#include "tools/arg_parser.h"
+#include "tools/arg_values.h"
+#include "tools/output_compare.h"
 
 using namespace sparseinfer;
 
@@ -40,10 +40,17 @@ const char* const kUsage =
     "                              [--warmup W] [--threads T]\n";
 
 Args parse(const std::vector<std::string>& argv) {
-  const tools::ParsedArgs p = tools::parse_args(
-      "", argv,
-      {{"model", true}, {"frames-raw", true}, {"frame-size", true}, {"count", true}, {"size", true},
-       {"backend", true}, {"modes", true}, {"thresholds", true}, {"warmup", true}, {"threads", true}});
+  const tools::ParsedArgs p = tools::parse_args("", argv,
+                                                {{"model", true},
+                                                 {"frames-raw", true},
+                                                 {"frame-size", true},
+                                                 {"count", true},
+                                                 {"size", true},
+                                                 {"backend", true},
+                                                 {"modes", true},
+                                                 {"thresholds", true},
+                                                 {"warmup", true},
+                                                 {"threads", true}});
   for (const char* required : {"model", "frames-raw", "frame-size", "count", "size"})
     if (!p.has(required)) throw tools::UsageError(std::string("--") + required + " is required");
   Args a;
@@ -84,8 +91,8 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> raw(static_cast<size_t>(a.frame_w) * a.frame_h * 3 * a.count);
     std::ifstream file(a.frames_raw, std::ios::binary);
     if (!file.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size())))
-      throw Error(a.frames_raw + ": fewer than " + std::to_string(a.count) + " frames of " +
-                  std::to_string(a.frame_w) + "x" + std::to_string(a.frame_h) + " RGB");
+      throw Error(a.frames_raw + ": fewer than " + std::to_string(a.count) + " frames of " + std::to_string(a.frame_w) +
+                  "x" + std::to_string(a.frame_h) + " RGB");
     PreprocessOptions pre;
     pre.width = a.width;
     pre.height = a.height;
@@ -105,7 +112,8 @@ int main(int argc, char** argv) {
       options.input_shapes = {{1, 3, a.height, a.width}};
       Engine engine(model, options);
       auto state = engine.new_stream();
-      if (options.mode == Mode::Change && !a.thresholds.empty()) apply_thresholds(*state, read_thresholds(a.thresholds));
+      if (options.mode == Mode::Change && !a.thresholds.empty())
+        apply_thresholds(*state, read_thresholds(a.thresholds));
       // Warm-up on the first frames, then a reset so the timed run starts from a dense frame like a new stream.
       for (int i = 0; i < a.warmup; ++i) engine.run(*state, {&frames[static_cast<size_t>(i % a.count)]});
       state->reset();
@@ -141,11 +149,9 @@ int main(int argc, char** argv) {
           "\"stage_ms\":{\"detect\":%.4f,\"extract\":%.4f,\"gather\":%.4f,\"gemm\":%.4f,\"update\":%.4f,"
           "\"other\":%.4f},\"state_bytes\":%zu",
           backend_name(engine.backend()), mode_name.c_str(), a.model.c_str(), a.width, a.height, ms.size(),
-          percentile(ms, 0.5), percentile(ms, 0.9), percentile(mac, 0.5), stages.detect_ms / n,
-          stages.extract_ms / n, stages.gather_ms / n, stages.gemm_ms / n, stages.update_ms / n, stages.other_ms / n,
-          state->state_bytes());
-      if (compared)
-        std::printf(",\"agreement_mean\":%.5f,\"agreement_worst\":%.5f", agree_sum / compared, agree_worst);
+          percentile(ms, 0.5), percentile(ms, 0.9), percentile(mac, 0.5), stages.detect_ms / n, stages.extract_ms / n,
+          stages.gather_ms / n, stages.gemm_ms / n, stages.update_ms / n, stages.other_ms / n, state->state_bytes());
+      if (compared) std::printf(",\"agreement_mean\":%.5f,\"agreement_worst\":%.5f", agree_sum / compared, agree_worst);
       std::printf("}\n");
       std::fflush(stdout);
     }

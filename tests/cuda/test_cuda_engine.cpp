@@ -44,7 +44,8 @@ std::vector<Tensor> moving_frames(int width, int height, int count, float noise_
   for (int c = 0; c < 3; ++c)
     for (int y = 0; y < height; ++y)
       for (int x = 0; x < width; ++x)
-        base.f32()[(c * height + y) * width + x] = std::sin(0.07f * x + 0.9f * c) * std::cos(0.05f * y) + 0.3f * noise();
+        base.f32()[(c * height + y) * width + x] =
+            std::sin(0.07f * x + 0.9f * c) * std::cos(0.05f * y) + 0.3f * noise();
   std::vector<Tensor> frames;
   for (int f = 0; f < count; ++f) {
     Tensor t = base;

@@ -10,9 +10,9 @@
 #include <typeinfo>
 #include <vector>
 
+#include "op_test_support.h"
 #include "ops/activation.h"
 #include "ops/op.h"
-#include "op_test_support.h"
 
 using namespace sparseinfer;
 

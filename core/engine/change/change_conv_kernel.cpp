@@ -154,7 +154,8 @@ class ConvChangeKernel : public ChangeKernel {
       const int64_t image = pixels[i] / out_hw, first = pixels[i] % out_hw;
       int64_t end = first + 1;
       size_t j = i + 1;
-      while (j < pixels.size() && pixels[j] == pixels[j - 1] + 1 && pixels[j] / out_hw == image && end - first < kMaxRun) {
+      while (j < pixels.size() && pixels[j] == pixels[j - 1] + 1 && pixels[j] / out_hw == image &&
+             end - first < kMaxRun) {
         ++end;
         ++j;
       }
@@ -216,8 +217,9 @@ class ConvChangeKernel : public ChangeKernel {
             int64_t j = i;
             while (j < end && (*w.pixels)[static_cast<size_t>(j)] / w.out_hw == image) ++j;
             for (int64_t grp = 0; grp < k.g_.group; ++grp)
-              packed_conv_pixels(*k.packed_, grp, w.source->f32() + (image * k.g_.in_channels + grp * w.cin_g) * w.in_hw,
-                                 k.window_, w.pixels->data() + i, j - i, image * w.out_hw,
+              packed_conv_pixels(*k.packed_, grp,
+                                 w.source->f32() + (image * k.g_.in_channels + grp * w.cin_g) * w.in_hw, k.window_,
+                                 w.pixels->data() + i, j - i, image * w.out_hw,
                                  w.out->f32() + (image * k.g_.out_channels + grp * w.cout_g) * w.out_hw,
                                  bias ? bias + grp * w.cout_g : nullptr, k.act_, w.accumulators + chunk * w.acc_floats);
             i = j;
@@ -264,7 +266,7 @@ class ConvChangeKernel : public ChangeKernel {
   ConvGeometry g_;
   Window window_;
   const PackedWeights* packed_ = nullptr;  // nullptr: gather + sgemm path (no AVX-512, or depthwise)
-  PackedWeights own_packed_;                // when the dense operator did not pack
+  PackedWeights own_packed_;               // when the dense operator did not pack
   const Tensor* weight_;
   const Tensor* bias_;
   Activation act_;

@@ -14,10 +14,10 @@
 namespace sparseinfer {
 
 struct LayerState {
-  GateState gate;                // gated convolutions: what the gate remembers (CBinfer §III-C input state)
-  std::vector<Tensor> fresh;     // dense fallback: this frame's outputs before diffing
-  std::vector<int64_t> runs;     // sparse conv: (image, first, end) of each run of changed pixels
-  ChangeSet accepted;            // detecting conv: input pixels accepted this frame
+  GateState gate;             // gated convolutions: what the gate remembers (CBinfer §III-C input state)
+  std::vector<Tensor> fresh;  // dense fallback: this frame's outputs before diffing
+  std::vector<int64_t> runs;  // sparse conv: (image, first, end) of each run of changed pixels
+  ChangeSet accepted;         // detecting conv: input pixels accepted this frame
 };
 
 struct ChangeStep {

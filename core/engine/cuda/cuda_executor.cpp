@@ -202,9 +202,9 @@ class CudaExecutor : public Executor {
         const ConvGeometry& g = conv->geometry();
         stats.macs = conv->macs();
         stats.changed_fraction = double(conv->changed_count()) / double(g.batch * g.out_h * g.out_w);
-        stats.input_changed_fraction =
-            conv->input_changed_count() < 0 ? (in.changed ? double(in.count) / double(g.batch * g.in_h * g.in_w) : 1.0)
-                                            : double(conv->input_changed_count()) / double(g.batch * g.in_h * g.in_w);
+        stats.input_changed_fraction = conv->input_changed_count() < 0
+                                           ? (in.changed ? double(in.count) / double(g.batch * g.in_h * g.in_w) : 1.0)
+                                           : double(conv->input_changed_count()) / double(g.batch * g.in_h * g.in_w);
         if (static_cast<int>(i) == first_gated) first_layer_mask(*conv, result);
         const cu::CudaStageTimes t = conv->stage_times();
         result.times.detect_ms += t.detect_ms;

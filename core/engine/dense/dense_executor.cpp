@@ -73,6 +73,8 @@ class DenseExecutor : public Executor {
 
 }  // namespace
 
-std::unique_ptr<Executor> make_dense_executor(Plan& plan) { return std::make_unique<DenseExecutor>(plan); }
+std::unique_ptr<Executor> make_dense_executor(Plan& plan) {
+  return std::make_unique<DenseExecutor>(plan);
+}
 
 }  // namespace sparseinfer

@@ -16,7 +16,7 @@
 namespace sparseinfer {
 
 struct GateState {
-  Tensor reference;             // the input as the layer last computed it (closed loop)
+  Tensor reference;              // the input as the layer last computed it (closed loop)
   float last_threshold = -1.0f;  // effective threshold of the last frame; < 0: none yet
 };
 

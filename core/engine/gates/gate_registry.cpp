@@ -8,7 +8,8 @@ std::unique_ptr<Gate> make_threshold_gate();
 
 std::unique_ptr<Gate> make_gate(GateKind kind) {
   switch (kind) {
-    case GateKind::Threshold: return make_threshold_gate();
+    case GateKind::Threshold:
+      return make_threshold_gate();
   }
   throw Error("unknown gate kind");
 }

@@ -30,6 +30,8 @@ void GateSettings::set_scale(float scale) {
   scale_ = scale;
 }
 
-float GateSettings::get(const std::string& layer) const { return thresholds_[index_of(layer)]; }
+float GateSettings::get(const std::string& layer) const {
+  return thresholds_[index_of(layer)];
+}
 
 }  // namespace sparseinfer

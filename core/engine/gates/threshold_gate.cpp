@@ -53,6 +53,8 @@ class ThresholdGate : public Gate {
 
 }  // namespace
 
-std::unique_ptr<Gate> make_threshold_gate() { return std::make_unique<ThresholdGate>(); }
+std::unique_ptr<Gate> make_threshold_gate() {
+  return std::make_unique<ThresholdGate>();
+}
 
 }  // namespace sparseinfer
