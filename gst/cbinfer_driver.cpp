@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 
 #include "element_support.h"
 #include "sparseinfer/error.h"
@@ -18,7 +20,55 @@ int declared_dim(const Model& model, size_t axis) {
   return dims.size() == 4 && dims[axis] > 0 ? static_cast<int>(dims[axis]) : 0;
 }
 
+std::string outputs_str(const Model& model) {
+  std::string text;
+  for (const ValueInfo& o : model.outputs) text += (text.empty() ? "'" : ", '") + o.name + "' " + shape_str(o.dims);
+  return text;
+}
+
+std::string values_str(const std::array<double, 3>& values, unsigned count) {
+  if (count != 3) return std::to_string(count) + " value" + (count == 1 ? "" : "s");
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "<%g, %g, %g>", values[0], values[1], values[2]);
+  return buf;
+}
+
 }  // namespace
+
+void validate_settings(const CbinferSettings& settings) {
+  if (settings.mean_count != 3)
+    throw SettingError("mean", "'mean' needs 3 values, one per network input channel, got " +
+                                   values_str(settings.mean, settings.mean_count));
+  if (settings.std_count != 3)
+    throw SettingError("std", "'std' needs 3 values, one per network input channel, got " +
+                                  values_str(settings.std, settings.std_count));
+  for (double m : settings.mean)
+    if (!std::isfinite(m))
+      throw SettingError("mean", "'mean' " + values_str(settings.mean, 3) + " has a value that is not a number");
+  for (double s : settings.std)
+    if (!std::isfinite(s) || s == 0.0)
+      throw SettingError("std", "'std' " + values_str(settings.std, 3) +
+                                    " divides a channel by zero (or by a non-number): every value must be nonzero, "
+                                    "e.g. std=\"<0.229, 0.224, 0.225>\"");
+}
+
+std::string detection_outputs_problem(const Model& model) {
+  const std::vector<ValueInfo>& outs = model.outputs;
+  const std::string need = "task 'detection' needs two outputs, heatmap [1,K,h,w] and boxes [1,4,h,w]";
+  if (outs.size() < 2) return need + ", the model has " + std::to_string(outs.size()) + " (" + outputs_str(model) + ")";
+  // The same pick as infer(): the outputs so named, else the first two.
+  const ValueInfo *heatmap = &outs[0], *boxes = &outs[1];
+  for (const ValueInfo& o : outs) {
+    if (o.name == "heatmap") heatmap = &o;
+    if (o.name == "boxes") boxes = &o;
+  }
+  const std::vector<int64_t>&hd = heatmap->dims, &bd = boxes->dims;
+  auto differ = [](int64_t a, int64_t b) { return a > 0 && b > 0 && a != b; };
+  if (heatmap == boxes || heatmap->dtype != DType::Float32 || boxes->dtype != DType::Float32 || hd.size() != 4 ||
+      bd.size() != 4 || differ(bd[1], 4) || differ(hd[2], bd[2]) || differ(hd[3], bd[3]))
+    return need + " of float values on the same grid; the model's outputs are " + outputs_str(model);
+  return "";
+}
 
 void CbinferTotals::add(const CbinferFrameStats& frame) {
   ++frames;
@@ -34,6 +84,7 @@ void CbinferTotals::add(const CbinferFrameStats& frame) {
 
 void CbinferDriver::open(const CbinferSettings& settings) {
   close();
+  validate_settings(settings);
   settings_ = settings;
   if (settings.model_path.empty()) throw Error("no model set (property 'model')");
   auto model = std::make_unique<Model>(load_model(settings.model_path));
@@ -60,6 +111,13 @@ void CbinferDriver::open(const CbinferSettings& settings) {
   }
   model_ = std::move(model);
   task_ = settings.task ? *settings.task : guess_task();
+  if (task_ == GST_SPARSEINFER_TASK_DETECTION) {
+    const std::string problem = detection_outputs_problem(*model_);
+    if (!problem.empty()) {
+      model_.reset();
+      throw SettingError("task", problem + "; set 'task' to segmentation, classification or unknown");
+    }
+  }
   model_name_ = base_name(settings.model_path);
   labels_ = class_labels(*model_);
 }

@@ -11,12 +11,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "detection_decoder.h"
 #include "frame_view.h"
 #include "gstsparseinfertensormeta.h"
 #include "sparseinfer/engine.h"
+#include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/preprocess.h"
 #include "sparseinfer/thresholds.h"
@@ -37,6 +39,9 @@ struct CbinferSettings {
   bool rgb = true;                                  // channel order the network expects (false: BGR)
   std::array<double, 3> mean{0.485, 0.456, 0.406};  // ImageNet, on values in [0, 1]
   std::array<double, 3> std{0.229, 0.224, 0.225};
+  // How many values the mean and std properties were given; anything but 3 is
+  // refused at start (validate_settings), the arrays then keep their last values.
+  unsigned mean_count = 3, std_count = 3;
   std::optional<GstSparseinferTask> task;  // none: guessed from the outputs
   float threshold = 0.1f;                  // every detecting layer
   std::string thresholds_file;             // per-layer thresholds overriding `threshold`
@@ -46,6 +51,24 @@ struct CbinferSettings {
   DetectionParams detection;
   bool emit_stats = false;
 };
+
+// A property value the driver cannot run with; names the property.
+class SettingError : public Error {
+ public:
+  SettingError(std::string property, const std::string& message) : Error(message), property_(std::move(property)) {}
+  const std::string& property() const { return property_; }
+
+ private:
+  std::string property_;
+};
+
+// Refuses settings that would turn every frame into NaN (a zero std, a mean or
+// std without one value per channel); throws SettingError. open() calls it.
+void validate_settings(const CbinferSettings& settings);
+
+// Why the model's outputs cannot be decoded as detections (heatmap
+// [1,K,h,w] + boxes [1,4,h,w]), or "" when they can.
+std::string detection_outputs_problem(const Model& model);
 
 // One output tensor of the last inference; the data is shared by every frame that carries it.
 struct HeldTensor {

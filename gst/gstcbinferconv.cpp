@@ -332,13 +332,11 @@ static void gst_cbinfer_conv_finalize(GObject *object) {
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
-static void set_value_array(const GValue *value, std::array<double, 3> &out, GstCbinferConv *self, const gchar *name) {
+// Keeps the count so that start() can refuse anything but one value per channel.
+static void set_value_array(const GValue *value, std::array<double, 3> &out, unsigned &count) {
   const guint n = gst_value_array_get_size(value);
-  if (n != 3) {
-    GST_WARNING_OBJECT(self, "'%s' needs 3 values (one per channel), got %u: ignored", name, n);
-    return;
-  }
-  for (guint i = 0; i < n; ++i) {
+  count = n;
+  for (guint i = 0; i < n && i < out.size(); ++i) {
     const GValue *v = gst_value_array_get_value(value, i);
     if (G_VALUE_HOLDS_DOUBLE(v))
       out[i] = g_value_get_double(v);
@@ -409,10 +407,10 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
       s.input_height = g_value_get_int(value);
       break;
     case PROP_MEAN:
-      set_value_array(value, s.mean, self, "mean");
+      set_value_array(value, s.mean, s.mean_count);
       break;
     case PROP_STD:
-      set_value_array(value, s.std, self, "std");
+      set_value_array(value, s.std, s.std_count);
       break;
     case PROP_CHANNEL_ORDER:
       s.rgb = g_value_get_enum(value) == GST_CBINFER_CONV_CHANNEL_ORDER_RGB;
@@ -515,6 +513,12 @@ static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue
   GST_OBJECT_UNLOCK(self);
 }
 
+// A property the network cannot run with, named in the message.
+static void post_setting_error(GstCbinferConv *self, const sg::SettingError &e) {
+  GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid property '%s': %s.", e.property().c_str(), e.what()),
+                    ("%s", e.what()));
+}
+
 static gboolean gst_cbinfer_conv_open(GstSparseinferElement *element) {
   GstCbinferConv *self = GST_CBINFER_CONV(element);
   GST_OBJECT_LOCK(self);
@@ -526,7 +530,12 @@ static gboolean gst_cbinfer_conv_open(GstSparseinferElement *element) {
   gst_sparseinfer_element_set_models(element, ("model \"" + settings.model_path + "\"").c_str(),
                                      ("model \"" + name + "\"").c_str());
   if (!sg::check_model_file(GST_ELEMENT(self), settings.model_path, "model")) return FALSE;
-  self->driver->open(settings);
+  try {
+    self->driver->open(settings);
+  } catch (const sg::SettingError &e) {
+    post_setting_error(self, e);
+    return FALSE;
+  }
   GST_INFO_OBJECT(self, "loaded %s (%s, task %s)", settings.model_path.c_str(), si::mode_name(settings.mode),
                   gst_sparseinfer_task_to_string(self->driver->task()));
   return TRUE;
