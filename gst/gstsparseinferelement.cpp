@@ -164,6 +164,19 @@ const gchar *gst_sparseinfer_element_get_stream_id(GstSparseinferElement *self) 
   return get_priv(self)->stream_id.c_str();
 }
 
+// Upstream offers refused caps again with every buffer it tries to push: the
+// error is posted for the first refusal of these caps only.
+static gboolean refused_before(GstSparseinferElement *self, GstCaps *caps) {
+  static GQuark quark = g_quark_from_static_string("sparseinfer-refused-caps");
+  auto *refused = static_cast<GstCaps *>(g_object_get_qdata(G_OBJECT(self), quark));
+  if (caps && refused && gst_caps_is_equal(refused, caps)) return TRUE;
+  if (caps)
+    g_object_set_qdata_full(G_OBJECT(self), quark, gst_caps_ref(caps), (GDestroyNotify)gst_caps_unref);
+  else
+    g_object_set_qdata(G_OBJECT(self), quark, nullptr);
+  return FALSE;
+}
+
 static gboolean gst_sparseinfer_element_start(GstBaseTransform *trans) {
   GstSparseinferElement *self = GST_SPARSEINFER_ELEMENT(trans);
   GstSparseinferElementClass *klass = GST_SPARSEINFER_ELEMENT_GET_CLASS(self);
@@ -179,6 +192,7 @@ static gboolean gst_sparseinfer_element_start(GstBaseTransform *trans) {
 
   priv->files.clear();
   priv->names.clear();
+  refused_before(self, nullptr);  // a restarted pipeline reports refused caps again
   gboolean ok = FALSE;
   try {
     ok = klass->open(self);
@@ -225,15 +239,18 @@ static gboolean gst_sparseinfer_element_set_caps(GstBaseTransform *trans, GstCap
     try {
       if (!klass->configure(self, &info)) return FALSE;
     } catch (const std::exception &e) {
-      GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Cannot run %s on %dx%d frames: %s", priv->names.c_str(), w, h, e.what()),
-                        ("%s", e.what()));
+      if (!refused_before(self, incaps))
+        GST_ELEMENT_ERROR(self, LIBRARY, INIT,
+                          ("Cannot run %s on %dx%d frames: %s", priv->names.c_str(), w, h, e.what()), ("%s", e.what()));
       return FALSE;
     } catch (...) {
-      GST_ELEMENT_ERROR(self, LIBRARY, INIT,
-                        ("Cannot run %s on %dx%d frames: unknown error", priv->names.c_str(), w, h), (nullptr));
+      if (!refused_before(self, incaps))
+        GST_ELEMENT_ERROR(self, LIBRARY, INIT,
+                          ("Cannot run %s on %dx%d frames: unknown error", priv->names.c_str(), w, h), (nullptr));
       return FALSE;
     }
   }
+  refused_before(self, nullptr);
   priv->info = info;
   priv->have_info = TRUE;
   reset_stream(self, "caps change");
