@@ -163,6 +163,26 @@ bool CbinferDriver::configure(int frame_width, int frame_height) {
   return true;
 }
 
+std::optional<std::pair<int, int>> CbinferDriver::suggest_input_size(int frame_width, int frame_height) const {
+  if (!model_) return std::nullopt;
+  for (int multiple = 2; multiple <= 32; multiple *= 2) {
+    const int w = std::max(multiple, frame_width / multiple * multiple);
+    const int h = std::max(multiple, frame_height / multiple * multiple);
+    EngineOptions options;
+    options.backend = Backend::Cpu;  // only the shapes matter here
+    options.mode = Mode::Dense;
+    options.threads = 1;
+    options.input_shapes = {{1, 3, h, w}};
+    try {
+      Engine probe(*model_, options);
+      return std::make_pair(w, h);
+    } catch (const std::exception&) {
+      // Not this one either: try a coarser multiple.
+    }
+  }
+  return std::nullopt;
+}
+
 void CbinferDriver::apply_thresholds_to_state() {
   if (!state_ || settings_.mode != Mode::Change) return;
   state_->set_all_thresholds(settings_.threshold);

@@ -120,6 +120,9 @@ class CbinferDriver {
   // already fits; returns true when it was (re)built. Throws Error.
   bool configure(int frame_width, int frame_height);
   bool configured() const { return engine_ != nullptr; }
+  // After configure() failed on a frame size the network cannot take: the
+  // closest smaller size (multiples of 2..32) it compiles for, when one exists.
+  std::optional<std::pair<int, int>> suggest_input_size(int frame_width, int frame_height) const;
   // The network input size follows the frame size.
   bool input_follows_frame() const;
 

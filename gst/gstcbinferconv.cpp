@@ -545,9 +545,27 @@ static void gst_cbinfer_conv_close(GstSparseinferElement *element) {
   GST_CBINFER_CONV(element)->driver->close();
 }
 
+// A frame size the network cannot take (its Concats or Adds do not line up):
+// the error says which properties resize the frames, and to what.
+static std::string with_input_size_hint(const sg::CbinferDriver &driver, int width, int height,
+                                        const std::exception &e) {
+  std::string text = e.what();
+  if (!driver.input_follows_frame()) return text;
+  text += "; the network cannot take this frame size: set the properties input-width and input-height";
+  if (auto size = driver.suggest_input_size(width, height))
+    text += " (e.g. input-width=" + std::to_string(size->first) + " input-height=" + std::to_string(size->second) + ")";
+  return text + " to have the frames resized, or scale the video to such a size";
+}
+
 static gboolean gst_cbinfer_conv_configure(GstSparseinferElement *element, const GstVideoInfo *info) {
   GstCbinferConv *self = GST_CBINFER_CONV(element);
-  if (self->driver->configure(GST_VIDEO_INFO_WIDTH(info), GST_VIDEO_INFO_HEIGHT(info)))
+  bool rebuilt = false;
+  try {
+    rebuilt = self->driver->configure(GST_VIDEO_INFO_WIDTH(info), GST_VIDEO_INFO_HEIGHT(info));
+  } catch (const std::exception &e) {
+    throw si::Error(with_input_size_hint(*self->driver, GST_VIDEO_INFO_WIDTH(info), GST_VIDEO_INFO_HEIGHT(info), e));
+  }
+  if (rebuilt)
     GST_INFO_OBJECT(self, "engine compiled for %dx%d network input", self->driver->network_width(),
                     self->driver->network_height());
   return TRUE;
