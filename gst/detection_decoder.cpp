@@ -15,6 +15,11 @@ float intersection_over_union(const Detection& a, const Detection& b) {
   return uni > 0 ? inter / uni : 0.0f;
 }
 
+bool is_degenerate(const Detection& d) {
+  // Negated so that NaN coordinates count as degenerate too.
+  return !(d.x2 > d.x1) || !(d.y2 > d.y1);
+}
+
 std::vector<Detection> decode_detections(const Tensor& heatmap, const Tensor& boxes, int input_width, int input_height,
                                          const DetectionParams& params) {
   if (heatmap.rank() != 4 || boxes.rank() != 4 || boxes.dim(1) != 4 || heatmap.dim(2) != boxes.dim(2) ||
@@ -58,6 +63,7 @@ std::vector<Detection> decode_detections(const Tensor& heatmap, const Tensor& bo
         d.y1 = std::clamp(d.y1, 0.0f, static_cast<float>(input_height));
         d.x2 = std::clamp(d.x2, 0.0f, static_cast<float>(input_width));
         d.y2 = std::clamp(d.y2, 0.0f, static_cast<float>(input_height));
+        if (is_degenerate(d)) continue;
         found.push_back(d);
       }
     }

@@ -21,9 +21,13 @@ struct DetectionParams {
   int max_detections = 100;
 };
 
+// A box without area (a width or height of 0 or less, or NaN), e.g. from
+// negative distances or clamping at the input border.
+bool is_degenerate(const Detection& d);
+
 // Cells whose best class score is a 3x3 local maximum above the threshold
 // become boxes; greedy NMS per class then removes overlapping ones. Sorted by
-// score, best first. Throws Error when the shapes do not fit together.
+// score, best first; degenerate boxes are dropped. Throws Error when the shapes do not fit together.
 std::vector<Detection> decode_detections(const Tensor& heatmap, const Tensor& boxes, int input_width, int input_height,
                                          const DetectionParams& params);
 

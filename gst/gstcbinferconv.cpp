@@ -579,13 +579,14 @@ static void gst_cbinfer_conv_reset(GstSparseinferElement *element) {
 static void attach_detections(GstBuffer *buf, const std::vector<sg::Detection> &detections,
                               const std::vector<std::string> &labels) {
   for (const sg::Detection &d : detections) {
-    gchar *label = d.label >= 0 && size_t(d.label) < labels.size() && !labels[size_t(d.label)].empty()
-                       ? g_strdup(labels[size_t(d.label)].c_str())
-                       : g_strdup_printf("class-%d", d.label);
     const guint x = guint(std::max(0.0f, std::floor(d.x1)));
     const guint y = guint(std::max(0.0f, std::floor(d.y1)));
     const guint w = guint(std::max(0.0f, std::ceil(d.x2) - float(x)));
     const guint h = guint(std::max(0.0f, std::ceil(d.y2) - float(y)));
+    if (w == 0 || h == 0) continue;  // the decoder drops degenerate boxes; this guards the rounding
+    gchar *label = d.label >= 0 && size_t(d.label) < labels.size() && !labels[size_t(d.label)].empty()
+                       ? g_strdup(labels[size_t(d.label)].c_str())
+                       : g_strdup_printf("class-%d", d.label);
     GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(buf, label, x, y, w, h);
     gst_video_region_of_interest_meta_add_param(
         roi, gst_structure_new("detection", "label-id", G_TYPE_INT, d.label, "label", G_TYPE_STRING, label,
