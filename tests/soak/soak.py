@@ -90,6 +90,7 @@ def summarize(args, cmd, frames, wall_s):
     mse_late = mean([f["mse"] for f in late])
     agr_early = mean([f["agreement"] for f in early])
     agr_late = mean([f["agreement"] for f in late])
+    trend = trend_fields(frames)
     rss_ok = rss_max_dev <= args.rss_tolerance
     drift_ok = mse_late <= mse_early * (1.0 + args.drift_slack)
     return {
@@ -113,10 +114,25 @@ def summarize(args, cmd, frames, wall_s):
         "mse_last_100": mse_late,
         "agreement_frames_100_200": agr_early,
         "agreement_last_100": agr_late,
+        **trend,
         "drift_slack": args.drift_slack,
         "rss_flat": rss_ok,
         "no_drift": drift_ok,
         "passed": bool(rss_ok and drift_ok),
+    }
+
+
+def trend_fields(frames):
+    """Drift seen over the whole run, less noisy than two 100-frame windows:
+    the mean mse of every 1000 frames and the least-squares trend of the mse
+    over the run, relative to its mean."""
+    mse = [f["mse"] for f in frames]
+    n = len(mse)
+    xm, ym = (n - 1) / 2, mean(mse)
+    slope = sum((i - xm) * (y - ym) for i, y in enumerate(mse)) / sum((i - xm) ** 2 for i in range(n))
+    return {
+        "mse_per_1000_frames": [mean(mse[i:i + 1000]) for i in range(0, n, 1000)],
+        "mse_trend_over_run_relative": round(slope * n / ym, 5) if ym else None,
     }
 
 
@@ -136,11 +152,17 @@ def plot(frames, summary, path):
     a.set_ylabel("MiB")
     a.legend(loc="lower right", fontsize=8)
     a.set_title(f"change mode soak: {summary['frames']} frames at {summary['size']}, threshold {summary['threshold']}")
-    b.semilogy(x, [max(f["mse"], 1e-12) for f in frames], lw=0.4, color="tab:red", label="mse vs dense, per frame")
+    # Frame 0 is computed densely (mse 0): left out of the linear scale.
+    b.plot(x[1:], [f["mse"] for f in frames[1:]], lw=0.3, color="tab:red", label="mse vs dense, per frame")
+    blocks = summary.get("mse_per_1000_frames") or []
+    for i, v in enumerate(blocks):
+        b.hlines(v, i * 1000, min((i + 1) * 1000, len(frames)) - 1, color="tab:green", lw=1.5,
+                 label="mean per 1000 frames" if i == 0 else None)
     b.axhline(summary["mse_frames_100_200"], color="black", ls="--", lw=0.8, label="mean over frames 100-200")
     b.axhline(summary["mse_last_100"], color="tab:blue", ls=":", lw=1.0, label="mean over the last 100")
     b.set_xlabel("frame")
     b.set_ylabel("mse vs dense")
+    b.set_ylim(bottom=0)
     b.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -160,7 +182,8 @@ def main():
     p.add_argument("--drift-slack", type=float, default=0.0)
     p.add_argument("--out", required=True, help="folder for soak.json, soak_frames.json and soak.png")
     p.add_argument("--progress", type=int, default=0, help="print a line every N frames to stderr")
-    p.add_argument("--replot", action="store_true", help="only redraw soak.png from the files in --out")
+    p.add_argument("--replot", action="store_true",
+                   help="only recompute the trend fields and redraw soak.png from the files in --out")
     args = p.parse_args()
     if args.replot:
         with open(os.path.join(args.out, "soak.json")) as f:
@@ -168,6 +191,10 @@ def main():
         with open(os.path.join(args.out, "soak_frames.json")) as f:
             table = json.load(f)
         frames = [dict(zip(table["columns"], row)) for row in table["rows"]]
+        summary.update(trend_fields(frames))
+        with open(os.path.join(args.out, "soak.json"), "w") as f:
+            json.dump(summary, f, indent=2)
+            f.write("\n")
         plot(frames, summary, os.path.join(args.out, "soak.png"))
         return 0
     if args.frames < 300:
