@@ -49,8 +49,10 @@ def mean(values):
 
 
 def run_stream(args):
+    # One frame more than read: the last sample is taken while the program still
+    # runs, not while it frees everything on its way out.
     cmd = [args.cli, "stream", args.model, "--video", args.video, "--size", args.size,
-           "--frames", str(args.frames), "--threshold", str(args.threshold),
+           "--frames", str(args.frames + 1), "--threshold", str(args.threshold),
            "--threads", str(args.threads), "--compare-dense"]
     frames = []
     start = time.monotonic()
@@ -73,6 +75,10 @@ def run_stream(args):
         if args.progress and len(frames) % args.progress == 0:
             print(f"frame {len(frames)} rss {frames[-1]['rss_kib']} KiB mse {frames[-1]['mse']}",
                   file=sys.stderr, flush=True)
+        if len(frames) == args.frames:
+            proc.kill()
+            proc.wait()
+            return cmd, 0, frames, time.monotonic() - start
     rc = proc.wait()
     return cmd, rc, frames, time.monotonic() - start
 
