@@ -605,6 +605,10 @@ static GstSparseinferFrameStats *frame_stats(const gchar *stream_id, guint64 fra
   return stats;
 }
 
+static GstSparseinferFrameKind kind_of(bool dense) {
+  return dense ? GST_SPARSEINFER_FRAME_FULL : GST_SPARSEINFER_FRAME_INCREMENTAL;
+}
+
 static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, GstBuffer *buf, guint64 frame_index) {
   GstCbinferConv *self = GST_CBINFER_CONV(element);
   sg::CbinferDriver &driver = *self->driver;
@@ -614,13 +618,16 @@ static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, Gs
   driver.update(settings);
 
   // Frames between inferences, and frames that would be late after inference, keep the last results.
+  // QoS predicts with the cost of the kind of frame it would be: dense or change.
   bool qos_skip = false;
+  const bool late = driver.has_results() && driver.due(frame_index) &&
+                    gst_sparseinfer_element_would_be_late(element, buf, kind_of(driver.next_is_dense(frame_index)));
   sg::CbinferFrameStats frame;
-  if (driver.should_infer(frame_index, gst_sparseinfer_element_would_be_late(element, buf), &qos_skip)) {
+  if (driver.should_infer(frame_index, late, &qos_skip)) {
     sg::FrameView view;
     if (!gst_sparseinfer_element_map_frame(element, buf, &view)) return GST_FLOW_ERROR;
     frame = driver.infer(frame_index, view);
-    gst_sparseinfer_element_update_latency(element, frame.process_ms);
+    gst_sparseinfer_element_add_processing_time(element, kind_of(frame.dense_frame), frame.process_ms);
   } else {
     frame = driver.hold(qos_skip);
   }
