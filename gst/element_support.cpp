@@ -110,7 +110,12 @@ constexpr unsigned kQosProbeAfter = 15;
 }  // namespace
 
 double LatencyEstimate::bound_ms() const {
-  return kLatencyHeadroom * std::max(smoothed_ms[0], smoothed_ms[1]);
+  double ms = 0;
+  for (int k = 0; k < kFrameKinds; ++k)
+    if (covered[k]) ms = std::max(ms, smoothed_ms[k]);
+  // Until a covered kind was measured, what was measured is the best guess.
+  if (ms == 0) ms = std::max(smoothed_ms[0], smoothed_ms[1]);
+  return kLatencyHeadroom * ms;
 }
 
 double LatencyEstimate::predicted_ms(FrameKind kind) const {

@@ -62,8 +62,11 @@ struct LatencyEstimate {
   // next measurement.
   double qos_factor[kFrameKinds] = {1, 1};
   unsigned qos_skips[kFrameKinds] = {0, 0};
+  // The kinds the latency covers: those the element produces in steady state.
+  bool covered[kFrameKinds] = {true, true};
 
-  // The latency to report: the slowest kind with headroom (0 before any frame).
+  // The latency to report: the slowest covered kind with headroom; until one
+  // of those was seen, the slowest seen (0 before any frame).
   double bound_ms() const;
   // The predicted cost of a frame of `kind` (a kind not yet seen costs as the slowest).
   double predicted_ms(FrameKind kind) const;

@@ -616,6 +616,10 @@ static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, Gs
   const sg::CbinferSettings settings = self->settings;
   GST_OBJECT_UNLOCK(self);
   driver.update(settings);
+  // Dense frames bound the latency when they recur (refresh-interval, dense
+  // mode); the single one after a reset may be late rather than delay every frame.
+  gst_sparseinfer_element_set_latency_covers(element, GST_SPARSEINFER_FRAME_FULL,
+                                             settings.refresh_interval > 0 || settings.mode == si::Mode::Dense);
 
   // Frames between inferences, and frames that would be late after inference, keep the last results.
   // QoS predicts with the cost of the kind of frame it would be: dense or change.

@@ -17,9 +17,11 @@
  * would make every frame after a drop a slow full one, and drop more).
  *
  * The latency query adds the processing time of the slowest kind of frame the
- * element produces (full frames, e.g. the first after a reset or a refresh,
- * with headroom), not a mean, so those frames reach a synchronised sink in
- * time; a LATENCY message is posted when it moves. QoS keeps the earliest
+ * element produces in steady state, with headroom, not a mean of all frames,
+ * so those frames reach a synchronised sink in time; a subclass may leave out
+ * a kind it produces only once after a reset
+ * (gst_sparseinfer_element_set_latency_covers()). A LATENCY message is posted
+ * when it moves. QoS keeps the earliest
  * time of upstream QoS events and predicts each frame with the cost of its own
  * kind for gst_sparseinfer_element_would_be_late(); while frames are skipped
  * the prediction shrinks, and after a run of skips one frame is processed to
@@ -400,6 +402,11 @@ void gst_sparseinfer_element_add_processing_time(GstSparseinferElement *self, Gs
                                                  gdouble ms) {
   Private *priv = get_priv(self);
   sg::update_latency(GST_ELEMENT(self), priv->estimate, sg::FrameKind(kind), &priv->latency, ms);
+}
+
+void gst_sparseinfer_element_set_latency_covers(GstSparseinferElement *self, GstSparseinferFrameKind kind,
+                                                gboolean covers) {
+  get_priv(self)->estimate.covered[int(kind)] = covers;
 }
 
 void gst_sparseinfer_element_update_latency(GstSparseinferElement *self, gdouble ms) {

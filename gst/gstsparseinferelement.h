@@ -101,6 +101,12 @@ gboolean gst_sparseinfer_element_would_be_late(GstSparseinferElement *self, GstB
  * estimate; posts a LATENCY message when it moved enough. */
 void gst_sparseinfer_element_add_processing_time(GstSparseinferElement *self, GstSparseinferFrameKind kind, gdouble ms);
 
+/* For @process: whether the reported latency covers frames of @kind (all
+ * kinds do by default). An element leaves out a kind it produces only once
+ * after a reset, so that one slow frame does not delay every other one. */
+void gst_sparseinfer_element_set_latency_covers(GstSparseinferElement *self, GstSparseinferFrameKind kind,
+                                                gboolean covers);
+
 /* gst_sparseinfer_element_add_processing_time() for a full frame. */
 void gst_sparseinfer_element_update_latency(GstSparseinferElement *self, gdouble ms);
 

@@ -131,6 +131,10 @@ TEST(LatencyEstimate, KindsDecayAndProbe) {
   EXPECT_LT(e.predicted_ms(sg::FrameKind::Full), 200 * 0.5);
   EXPECT_DOUBLE_EQ(e.predicted_ms(sg::FrameKind::Incremental), 10);  // the other kind keeps its own
   EXPECT_GE(e.bound_ms(), 200);                                      // skipping does not lower the latency
+
+  // A kind produced only once after a reset can be left out of the latency.
+  e.covered[int(sg::FrameKind::Full)] = false;
+  EXPECT_LT(e.bound_ms(), 20);
 }
 
 TEST(CbinferDriver, NextIsDenseFollowsRefreshAndResets) {
