@@ -113,8 +113,6 @@ double LatencyEstimate::bound_ms() const {
   double ms = 0;
   for (int k = 0; k < kFrameKinds; ++k)
     if (covered[k]) ms = std::max(ms, smoothed_ms[k]);
-  // Until a covered kind was measured, what was measured is the best guess.
-  if (ms == 0) ms = std::max(smoothed_ms[0], smoothed_ms[1]);
   return kLatencyHeadroom * ms;
 }
 

@@ -65,8 +65,8 @@ struct LatencyEstimate {
   // The kinds the latency covers: those the element produces in steady state.
   bool covered[kFrameKinds] = {true, true};
 
-  // The latency to report: the slowest covered kind with headroom; until one
-  // of those was seen, the slowest seen (0 before any frame).
+  // The latency to report: the slowest covered kind with headroom (0 until
+  // one was seen: a kind left out never delays the pipeline).
   double bound_ms() const;
   // The predicted cost of a frame of `kind` (a kind not yet seen costs as the slowest).
   double predicted_ms(FrameKind kind) const;
