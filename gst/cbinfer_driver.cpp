@@ -225,10 +225,20 @@ void CbinferDriver::reset() {
   held_detections_.clear();
 }
 
+bool CbinferDriver::due(uint64_t frame_index) const {
+  return !has_results() || frame_index % std::max(1u, settings_.inference_interval) == 0;
+}
+
+bool CbinferDriver::next_is_dense(uint64_t frame_index) const {
+  if (settings_.mode != Mode::Change || !has_results()) return true;
+  const unsigned refresh = settings_.refresh_interval;
+  return refresh > 0 && frame_index >= last_dense_index_ + refresh;
+}
+
 bool CbinferDriver::should_infer(uint64_t frame_index, bool would_be_late, bool* qos_skip) const {
   *qos_skip = false;
   if (!has_results()) return true;
-  if (frame_index % std::max(1u, settings_.inference_interval) != 0) return false;
+  if (!due(frame_index)) return false;
   // Due, but it would reach the sink late after inference: the last results are kept instead.
   *qos_skip = would_be_late;
   return !would_be_late;
@@ -236,8 +246,7 @@ bool CbinferDriver::should_infer(uint64_t frame_index, bool would_be_late, bool*
 
 CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& frame) {
   if (!engine_) throw Error("engine not configured for a frame size");
-  const unsigned refresh = settings_.refresh_interval;
-  if (refresh > 0 && frame_index > 0 && frame_index % refresh == 0) state_->reset();
+  if (has_results() && next_is_dense(frame_index)) state_->reset();  // refresh
 
   const auto t0 = std::chrono::steady_clock::now();
   PreprocessOptions pre;
@@ -301,6 +310,7 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   size_t set = 0;
   for (uint8_t m : mask_) set += m;
   stats.dense_frame = result.dense_frame;
+  if (result.dense_frame) last_dense_index_ = frame_index;
   stats.changed_fraction = mask_.empty() ? 1.0 : double(set) / double(mask_.size());
   stats.mac_fraction = result.mac_fraction();
   stats.macs_executed = result.macs_executed;

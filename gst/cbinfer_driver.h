@@ -136,9 +136,18 @@ class CbinferDriver {
   // the stream state when they changed), intervals and detection parameters.
   void update(const CbinferSettings& settings);
 
-  // New stream, flush, caps change, discontinuity: the next frame is
-  // computed densely, and the held results are dropped.
+  // New stream, flush, caps change, a gap beyond reset-gap: the next frame
+  // is computed densely, and the held results are dropped.
   void reset();
+
+  // Whether frame `frame_index` is due for inference: every
+  // inference-interval-th frame, and any frame while nothing is held.
+  bool due(uint64_t frame_index) const;
+  // Whether inferring frame `frame_index` now computes it densely: dense mode,
+  // the first frame after a reset, or a refresh (refresh-interval frames or
+  // more since the last dense one; a refresh skipped by QoS comes on the next
+  // inferred frame).
+  bool next_is_dense(uint64_t frame_index) const;
 
   // Whether frame `frame_index` (since the reset) runs the network: every
   // inference-interval-th frame, unless it `would_be_late` (QoS) and there are
@@ -181,6 +190,7 @@ class CbinferDriver {
   std::unique_ptr<StreamState> state_;
   Tensor input_;
   int net_width_ = 0, net_height_ = 0;
+  uint64_t last_dense_index_ = 0;  // frame index of the last dense frame since the reset
   std::vector<HeldTensor> held_;
   std::vector<Detection> held_detections_;
   std::vector<uint8_t> mask_;

@@ -1,5 +1,6 @@
 #include "element_support.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "sparseinfer/error.h"
@@ -96,14 +97,48 @@ namespace {
 constexpr double kLatencyChangeRatio = 0.2;
 // ...and by at least this much, so jitter on tiny models stays quiet.
 constexpr GstClockTime kLatencyChangeMin = 2 * GST_MSECOND;
-// Weight of a new frame in the processing-time average.
+// Weight of a new frame when the processing time falls.
 constexpr double kLatencySmoothing = 0.1;
+// The latency covers the slowest kind of frame times this, for the jitter of a
+// loaded machine and the frame that waits behind a slow one.
+constexpr double kLatencyHeadroom = 1.25;
+// QoS: each skipped frame shrinks the prediction of its kind by this factor...
+constexpr double kQosDecay = 0.8;
+// ...and after this many skips in a row one frame is inferred anyway (about
+// half a second at 30 fps), so a stale estimate cannot stop inference for good.
+constexpr unsigned kQosProbeAfter = 15;
 }  // namespace
 
-void update_latency(GstElement *element, LatencyEstimate &estimate, GstClockTime *reported, double ms) {
-  estimate.smoothed_ms =
-      estimate.smoothed_ms > 0 ? (1.0 - kLatencySmoothing) * estimate.smoothed_ms + kLatencySmoothing * ms : ms;
-  const GstClockTime value = GstClockTime(estimate.smoothed_ms * GST_MSECOND);
+double LatencyEstimate::bound_ms() const {
+  double ms = 0;
+  for (int k = 0; k < kFrameKinds; ++k)
+    if (covered[k]) ms = std::max(ms, smoothed_ms[k]);
+  return kLatencyHeadroom * ms;
+}
+
+double LatencyEstimate::predicted_ms(FrameKind kind) const {
+  const int k = int(kind);
+  const double ms = smoothed_ms[k] > 0 ? smoothed_ms[k] : std::max(smoothed_ms[0], smoothed_ms[1]);
+  return ms * qos_factor[k];
+}
+
+bool LatencyEstimate::skip_late(FrameKind kind) {
+  const int k = int(kind);
+  if (++qos_skips[k] >= kQosProbeAfter) {
+    qos_skips[k] = 0;
+    return false;
+  }
+  qos_factor[k] *= kQosDecay;
+  return true;
+}
+
+void update_latency(GstElement *element, LatencyEstimate &estimate, FrameKind kind, GstClockTime *reported, double ms) {
+  const int k = int(kind);
+  double &smoothed = estimate.smoothed_ms[k];
+  smoothed = ms > smoothed ? ms : (1.0 - kLatencySmoothing) * smoothed + kLatencySmoothing * ms;
+  estimate.qos_factor[k] = 1.0;
+  estimate.qos_skips[k] = 0;
+  const GstClockTime value = GstClockTime(estimate.bound_ms() * GST_MSECOND);
   GST_OBJECT_LOCK(element);
   const GstClockTime before = *reported;
   const GstClockTime delta = value > before ? value - before : before - value;

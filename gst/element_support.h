@@ -45,16 +45,41 @@ void set_meta_labels(GstSparseinferTensorMeta *meta, const std::vector<std::stri
 // element's segment. The caller may add fields before posting it.
 GstStructure *frame_stats_structure(GstBaseTransform *trans, GstBuffer *buf, const GstSparseinferFrameStats *stats);
 
-// Smoothed processing time of the frames that bound an element's latency.
+// The kinds of frame an element produces, each with its own processing time:
+// full (dense: the first after a reset, refreshes; the large model) and
+// incremental (change mode; the small model).
+enum class FrameKind { Full = 0, Incremental = 1 };
+constexpr int kFrameKinds = 2;
+
+// Processing time per kind of frame. The reported latency covers the slowest
+// kind; QoS predicts a frame with the cost of its own kind.
 struct LatencyEstimate {
-  double smoothed_ms = 0;  // 0 until the first frame
+  // Per kind, 0 until one was measured: rises at once to a slower frame and
+  // falls slowly, so the latency covers the frames actually produced.
+  double smoothed_ms[kFrameKinds] = {0, 0};
+  // QoS: the prediction shrinks while frames of that kind are skipped, and a
+  // frame is inferred anyway after a run of skips (a probe); both end with the
+  // next measurement.
+  double qos_factor[kFrameKinds] = {1, 1};
+  unsigned qos_skips[kFrameKinds] = {0, 0};
+  // The kinds the latency covers: those the element produces in steady state.
+  bool covered[kFrameKinds] = {true, true};
+
+  // The latency to report: the slowest covered kind with headroom (0 until
+  // one was seen: a kind left out never delays the pipeline).
+  double bound_ms() const;
+  // The predicted cost of a frame of `kind` (a kind not yet seen costs as the slowest).
+  double predicted_ms(FrameKind kind) const;
+  // A frame of `kind` would be late at its predicted cost: true to skip it, or
+  // false to probe after too many skips in a row.
+  bool skip_late(FrameKind kind);
 };
 
-// Adds one frame's processing time to `estimate`. When the smoothed value has
+// Adds one frame's processing time to `estimate`. When the latency bound has
 // moved enough from `*reported` (the value the element answers latency queries
 // with, read and written under the element's object lock), stores it there and
 // posts a LATENCY message so the pipeline asks again.
-void update_latency(GstElement *element, LatencyEstimate &estimate, GstClockTime *reported, double ms);
+void update_latency(GstElement *element, LatencyEstimate &estimate, FrameKind kind, GstClockTime *reported, double ms);
 
 // Adds an element's own latency (`*ours`, read under its object lock) to a
 // LATENCY query that upstream has answered.

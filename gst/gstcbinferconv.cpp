@@ -16,11 +16,32 @@
  * (stream id, frame index, the frame's statistics and the change mask of the
  * first layer); a detector's boxes are also attached as
  * #GstVideoRegionOfInterestMeta. Applications read them with the
- * sparseinfer-meta-1.0 library. The per-stream state is reset, and the next
- * frame computed in full, on a new stream, a flush, a caps change and a
- * discontinuity. The element answers the latency query with its processing
- * time and honours QoS: late frames are dropped, or keep the last results
- * without inference.
+ * sparseinfer-meta-1.0 library.
+ *
+ * The per-stream state is reset, and the next frame computed in full (dense),
+ * on a new stream-id (STREAM_START), a FLUSH_STOP (flushing seeks), caps that
+ * describe other frames (size, format) and, when "reset-gap" is set, a jump
+ * in running time longer than it. Dropped frames do not reset: a leaky queue
+ * or a live source marks the frame after a drop DISCONT, but every layer
+ * compares its input with the state of the last frame it processed (the
+ * closed loop), so a gap only means more pixels changed. A scene cut needs no
+ * reset either: nearly every pixel changes and is recomputed, at about the
+ * cost of a dense frame.
+ *
+ * Latency and QoS keep one processing time per kind of frame, dense and
+ * change. The reported latency covers the slowest kind the element produces
+ * in steady state, with a quarter of headroom: the change frames, and the
+ * dense ones too when refresh-interval makes them recur (or in dense mode).
+ * The one dense frame after a reset is left out, so a cold start does not
+ * delay every later frame; it may reach a synchronised sink late once. For
+ * the latency to absorb a slow frame a thread boundary must buffer it (a
+ * queue, or a live source that captures ahead); a leaky queue upstream needs
+ * max-size-time of at least the latency, or it drops frames while the sink
+ * waits. QoS: frames already late are dropped; a frame that would be late
+ * after inference, predicted with the cost of its kind, keeps the last
+ * results instead (qos-skipped-frames). While frames are skipped the
+ * prediction shrinks, and after 15 skips in a row one frame is inferred
+ * anyway to measure again, so QoS never stops inference for good.
  *
  * ## Example launch lines
  * |[
@@ -37,6 +58,12 @@
  *     thresholds-file=scenelabel.thresholds.json refresh-interval=250 ! sparseinferoverlay ! \
  *     videoconvert ! autovideosink
  * ]| A dashcam with calibrated per-layer thresholds and a dense refresh every 250 frames.
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! queue max-size-buffers=2 leaky=downstream ! \
+ *     cbinferconv model=cbinfer_personlabel.onnx thresholds-file=personlabel.thresholds.json ! \
+ *     sparseinferoverlay ! videoconvert ! autovideosink
+ * ]| A CCTV camera that drops frames when inference falls behind: the frames that get through stay in
+ * change mode.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -214,9 +241,11 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
                          MAX_THRESHOLD_SCALE, DEFAULT_THRESHOLD_SCALE, playing));
   g_object_class_install_property(
       gobject_class, PROP_REFRESH_INTERVAL,
-      g_param_spec_uint("refresh-interval", "Refresh interval",
-                        "Compute every Nth frame densely to clear accumulated error (0: never)", 0, G_MAXUINT,
-                        DEFAULT_REFRESH_INTERVAL, playing));
+      g_param_spec_uint(
+          "refresh-interval", "Refresh interval",
+          "Compute every Nth frame densely to clear accumulated error (0: never); the reported latency then "
+          "covers the dense frames",
+          0, G_MAXUINT, DEFAULT_REFRESH_INTERVAL, playing));
   g_object_class_install_property(
       gobject_class, PROP_INFERENCE_INTERVAL,
       g_param_spec_uint("inference-interval", "Inference interval",
@@ -633,6 +662,10 @@ static GstSparseinferFrameStats *frame_stats(const gchar *stream_id, guint64 fra
   return stats;
 }
 
+static GstSparseinferFrameKind kind_of(bool dense) {
+  return dense ? GST_SPARSEINFER_FRAME_FULL : GST_SPARSEINFER_FRAME_INCREMENTAL;
+}
+
 static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, GstBuffer *buf, guint64 frame_index) {
   GstCbinferConv *self = GST_CBINFER_CONV(element);
   sg::CbinferDriver &driver = *self->driver;
@@ -640,15 +673,22 @@ static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, Gs
   const sg::CbinferSettings settings = self->settings;
   GST_OBJECT_UNLOCK(self);
   driver.update(settings);
+  // Dense frames bound the latency when they recur (refresh-interval, dense
+  // mode); the single one after a reset may be late rather than delay every frame.
+  gst_sparseinfer_element_set_latency_covers(element, GST_SPARSEINFER_FRAME_FULL,
+                                             settings.refresh_interval > 0 || settings.mode == si::Mode::Dense);
 
   // Frames between inferences, and frames that would be late after inference, keep the last results.
+  // QoS predicts with the cost of the kind of frame it would be: dense or change.
   bool qos_skip = false;
+  const bool late = driver.has_results() && driver.due(frame_index) &&
+                    gst_sparseinfer_element_would_be_late(element, buf, kind_of(driver.next_is_dense(frame_index)));
   sg::CbinferFrameStats frame;
-  if (driver.should_infer(frame_index, gst_sparseinfer_element_would_be_late(element, buf), &qos_skip)) {
+  if (driver.should_infer(frame_index, late, &qos_skip)) {
     sg::FrameView view;
     if (!gst_sparseinfer_element_map_frame(element, buf, &view)) return GST_FLOW_ERROR;
     frame = driver.infer(frame_index, view);
-    gst_sparseinfer_element_update_latency(element, frame.process_ms);
+    gst_sparseinfer_element_add_processing_time(element, kind_of(frame.dense_frame), frame.process_ms);
   } else {
     frame = driver.hold(qos_skip);
   }

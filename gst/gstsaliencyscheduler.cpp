@@ -25,8 +25,8 @@
  * 1 small), "delay" (int64 [1]: k) and "macs" (int64 [1]: multiply-accumulates
  * spent on the frame), and a #GstSparseinferStreamMeta whose saliency state
  * holds the maps of the last large run and its frame index. A new stream, a
- * flush, a caps change and a discontinuity reset the stream: the next frame
- * runs the large model. Pixels pass through untouched. The element answers
+ * flush, a caps change and a jump in time beyond "reset-gap" reset the stream:
+ * the next frame runs the large model (dropped frames alone do not). Pixels pass through untouched. The element answers
  * the latency query with the large model's smoothed processing time, the
  * longest a frame is held.
  *

@@ -9,10 +9,23 @@
  * ride on the buffers as metas. The base class keeps the per-stream
  * bookkeeping every element needs the same way: the stream is reset, and its
  * next frame starts afresh, on a STREAM_START with a new stream-id, a
- * FLUSH_STOP, new caps and a DISCONT buffer (unless the stream has just been
- * reset); the latency query adds the smoothed processing time the subclass
- * reports, and a LATENCY message is posted when it moves; the earliest time
- * of upstream QoS events is kept for gst_sparseinfer_element_would_be_late().
+ * FLUSH_STOP, caps that describe other frames (size, format) and, when the
+ * "reset-gap" property is set, a jump in running time longer than it. A
+ * DISCONT buffer alone does not reset: a leaky queue or a live source that
+ * dropped frames marks the next one DISCONT, and the stream state is compared
+ * with the last frame processed, so a gap needs no reset (resetting there
+ * would make every frame after a drop a slow full one, and drop more).
+ *
+ * The latency query adds the processing time of the slowest kind of frame the
+ * element produces in steady state, with headroom, not a mean of all frames,
+ * so those frames reach a synchronised sink in time; a subclass may leave out
+ * a kind it produces only once after a reset
+ * (gst_sparseinfer_element_set_latency_covers()). A LATENCY message is posted
+ * when it moves. QoS keeps the earliest
+ * time of upstream QoS events and predicts each frame with the cost of its own
+ * kind for gst_sparseinfer_element_would_be_late(); while frames are skipped
+ * the prediction shrinks, and after a run of skips one frame is processed to
+ * measure again, so a stale estimate cannot stop processing for good.
  *
  * Subclasses load their models in open(), follow the frame size in
  * configure(), forget the stream in reset() and handle frames in process().
@@ -35,6 +48,13 @@ GST_DEBUG_CATEGORY_STATIC(gst_sparseinfer_element_debug);
 
 namespace sg = sparseinfer::gst;
 
+#define DEFAULT_RESET_GAP 0
+
+enum {
+  PROP_0,
+  PROP_RESET_GAP,
+};
+
 #define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, RGBA, BGRA, GRAY8 }"
 
 static GstStaticPadTemplate sink_template =
@@ -54,11 +74,13 @@ struct _GstSparseinferElementPrivate {
   guint64 frame_index = 0;  // frames since the last stream reset
   GstVideoFrame frame;
   gboolean mapped = FALSE;
-  sg::LatencyEstimate estimate;  // smoothed processing time
+  sg::LatencyEstimate estimate;                          // processing time per kind of frame
+  GstClockTime last_running_time = GST_CLOCK_TIME_NONE;  // of the last frame processed
 
   /* Under the object lock. */
   GstClockTime latency = 0;                         // last reported to the pipeline
   GstClockTime qos_earliest = GST_CLOCK_TIME_NONE;  // from the last QoS event
+  GstClockTime reset_gap = DEFAULT_RESET_GAP;       // "reset-gap"
 };
 typedef struct _GstSparseinferElementPrivate GstSparseinferElementPrivate;
 using Private = GstSparseinferElementPrivate;
@@ -111,6 +133,9 @@ GstSparseinferBackend backend_property(Backend backend) {
 }  // namespace sparseinfer::gst
 
 static void gst_sparseinfer_element_finalize(GObject *object);
+static void gst_sparseinfer_element_set_property(GObject *object, guint prop_id, const GValue *value,
+                                                 GParamSpec *pspec);
+static void gst_sparseinfer_element_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
 static gboolean gst_sparseinfer_element_start(GstBaseTransform *trans);
 static gboolean gst_sparseinfer_element_stop(GstBaseTransform *trans);
 static gboolean gst_sparseinfer_element_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps);
@@ -125,6 +150,17 @@ static void gst_sparseinfer_element_class_init(GstSparseinferElementClass *klass
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
 
   gobject_class->finalize = gst_sparseinfer_element_finalize;
+  gobject_class->set_property = gst_sparseinfer_element_set_property;
+  gobject_class->get_property = gst_sparseinfer_element_get_property;
+
+  g_object_class_install_property(
+      gobject_class, PROP_RESET_GAP,
+      g_param_spec_uint64("reset-gap", "Reset gap",
+                          "Reset the stream state (the next frame is computed in full) when the running time jumps "
+                          "by more than this many nanoseconds between two frames (0: never; dropped frames and "
+                          "DISCONT alone never reset)",
+                          0, G_MAXUINT64, DEFAULT_RESET_GAP,
+                          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
@@ -152,6 +188,35 @@ static void gst_sparseinfer_element_init(GstSparseinferElement *self) {
 static void gst_sparseinfer_element_finalize(GObject *object) {
   get_priv(GST_SPARSEINFER_ELEMENT(object))->~Private();
   G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_sparseinfer_element_set_property(GObject *object, guint prop_id, const GValue *value,
+                                                 GParamSpec *pspec) {
+  GstSparseinferElement *self = GST_SPARSEINFER_ELEMENT(object);
+  switch (prop_id) {
+    case PROP_RESET_GAP:
+      GST_OBJECT_LOCK(self);
+      get_priv(self)->reset_gap = g_value_get_uint64(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_sparseinfer_element_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  GstSparseinferElement *self = GST_SPARSEINFER_ELEMENT(object);
+  switch (prop_id) {
+    case PROP_RESET_GAP:
+      GST_OBJECT_LOCK(self);
+      g_value_set_uint64(value, get_priv(self)->reset_gap);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
 }
 
 void gst_sparseinfer_element_set_models(GstSparseinferElement *self, const gchar *files, const gchar *names) {
@@ -185,6 +250,7 @@ static gboolean gst_sparseinfer_element_start(GstBaseTransform *trans) {
   priv->stream_id.clear();
   priv->frame_index = 0;
   priv->estimate = sg::LatencyEstimate();
+  priv->last_running_time = GST_CLOCK_TIME_NONE;
   GST_OBJECT_LOCK(self);
   priv->latency = 0;
   priv->qos_earliest = GST_CLOCK_TIME_NONE;
@@ -251,9 +317,11 @@ static gboolean gst_sparseinfer_element_set_caps(GstBaseTransform *trans, GstCap
     }
   }
   refused_before(self, nullptr);
+  // Caps that describe the same frames (a renegotiation) keep the stream.
+  const gboolean same_frames = priv->have_info && gst_video_info_is_equal(&info, &priv->info);
   priv->info = info;
   priv->have_info = TRUE;
-  reset_stream(self, "caps change");
+  if (!same_frames) reset_stream(self, "caps change");
   return TRUE;
 }
 
@@ -326,7 +394,8 @@ static void unmap_frame(Private *priv) {
   priv->mapped = FALSE;
 }
 
-gboolean gst_sparseinfer_element_would_be_late(GstSparseinferElement *self, GstBuffer *buf) {
+gboolean gst_sparseinfer_element_would_be_late(GstSparseinferElement *self, GstBuffer *buf,
+                                               GstSparseinferFrameKind kind) {
   GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
   Private *priv = get_priv(self);
   if (!gst_base_transform_is_qos_enabled(trans)) return FALSE;
@@ -335,15 +404,30 @@ gboolean gst_sparseinfer_element_would_be_late(GstSparseinferElement *self, GstB
   GST_OBJECT_UNLOCK(self);
   if (!GST_CLOCK_TIME_IS_VALID(earliest)) return FALSE;
   const GstClockTime rt = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
-  const GstClockTime cost = GstClockTime(priv->estimate.smoothed_ms * GST_MSECOND);
+  const sg::FrameKind k = sg::FrameKind(kind);
+  const GstClockTime cost = GstClockTime(priv->estimate.predicted_ms(k) * GST_MSECOND);
   if (!GST_CLOCK_TIME_IS_VALID(rt) || rt > earliest + cost) return FALSE;
+  if (!priv->estimate.skip_late(k)) {
+    GST_DEBUG_OBJECT(self, "frame at %" GST_TIME_FORMAT " may be late: probing the cost", GST_TIME_ARGS(rt));
+    return FALSE;
+  }
   GST_DEBUG_OBJECT(self, "frame at %" GST_TIME_FORMAT " would be late", GST_TIME_ARGS(rt));
   return TRUE;
 }
 
-void gst_sparseinfer_element_update_latency(GstSparseinferElement *self, gdouble ms) {
+void gst_sparseinfer_element_add_processing_time(GstSparseinferElement *self, GstSparseinferFrameKind kind,
+                                                 gdouble ms) {
   Private *priv = get_priv(self);
-  sg::update_latency(GST_ELEMENT(self), priv->estimate, &priv->latency, ms);
+  sg::update_latency(GST_ELEMENT(self), priv->estimate, sg::FrameKind(kind), &priv->latency, ms);
+}
+
+void gst_sparseinfer_element_set_latency_covers(GstSparseinferElement *self, GstSparseinferFrameKind kind,
+                                                gboolean covers) {
+  get_priv(self)->estimate.covered[int(kind)] = covers;
+}
+
+void gst_sparseinfer_element_update_latency(GstSparseinferElement *self, gdouble ms) {
+  gst_sparseinfer_element_add_processing_time(self, GST_SPARSEINFER_FRAME_FULL, ms);
 }
 
 GstClockTime gst_sparseinfer_element_get_latency_unlocked(GstSparseinferElement *self) {
@@ -361,8 +445,16 @@ static GstFlowReturn gst_sparseinfer_element_transform_ip(GstBaseTransform *tran
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No caps were negotiated before the first frame."), (nullptr));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) && priv->frame_index > 0)
-    reset_stream(self, "discontinuity");
+  // DISCONT alone keeps the stream (dropped frames need no reset); a long jump in time may not.
+  const GstClockTime rt = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  GST_OBJECT_LOCK(self);
+  const GstClockTime gap = priv->reset_gap;
+  GST_OBJECT_UNLOCK(self);
+  if (gap > 0 && priv->frame_index > 0 && GST_CLOCK_TIME_IS_VALID(rt) &&
+      GST_CLOCK_TIME_IS_VALID(priv->last_running_time) &&
+      (rt > priv->last_running_time + gap || rt + gap < priv->last_running_time))
+    reset_stream(self, "gap in running time");
+  if (GST_CLOCK_TIME_IS_VALID(rt)) priv->last_running_time = rt;
 
   GstFlowReturn ret = GST_FLOW_ERROR;
   try {

@@ -41,8 +41,8 @@ G_DECLARE_DERIVABLE_TYPE(GstSparseinferElement, gst_sparseinfer_element, GST, SP
  *   that failed. Optional.
  * @configure: prepares for frames of @info (new caps); an exception is
  *   posted as "cannot run" error. Optional.
- * @reset: forgets the stream's past (new stream, flush, caps change,
- *   discontinuity): the next frame starts afresh. Optional.
+ * @reset: forgets the stream's past (new stream, flush, new caps, a gap
+ *   longer than "reset-gap"): the next frame starts afresh. Optional.
  * @process: handles one frame, the @frame_index-th since the last reset; maps
  *   the pixels with gst_sparseinfer_element_map_frame() when it needs them.
  *   An exception is posted as an inference error.
@@ -76,12 +76,38 @@ const gchar *gst_sparseinfer_element_get_stream_id(GstSparseinferElement *self);
 gboolean gst_sparseinfer_element_map_frame(GstSparseinferElement *self, GstBuffer *buf,
                                            sparseinfer::gst::FrameView *frame);
 
-/* For @process: TRUE when QoS is enabled and @buf, processed now at the
- * smoothed processing time, would reach the sink late. */
-gboolean gst_sparseinfer_element_would_be_late(GstSparseinferElement *self, GstBuffer *buf);
+/**
+ * GstSparseinferFrameKind:
+ * @GST_SPARSEINFER_FRAME_FULL: the whole network (a dense frame: the first
+ *   after a reset, a refresh; the large model)
+ * @GST_SPARSEINFER_FRAME_INCREMENTAL: only what changed (change mode; the small model)
+ *
+ * The kinds of frame whose processing times the base keeps apart: the
+ * latency covers the slowest, QoS predicts each frame with its own.
+ */
+typedef enum {
+  GST_SPARSEINFER_FRAME_FULL,
+  GST_SPARSEINFER_FRAME_INCREMENTAL,
+} GstSparseinferFrameKind;
 
-/* For @process: adds a processing time to the latency estimate; posts a
- * LATENCY message when it moved enough. */
+/* For @process: TRUE when QoS is enabled and @buf, processed now as a frame of
+ * @kind at that kind's predicted cost, would reach the sink late; the caller
+ * then skips it. Each TRUE shrinks the prediction, and after a run of them
+ * one FALSE (a probe) lets a frame measure the cost again. */
+gboolean gst_sparseinfer_element_would_be_late(GstSparseinferElement *self, GstBuffer *buf,
+                                               GstSparseinferFrameKind kind);
+
+/* For @process: adds the processing time of a frame of @kind to the latency
+ * estimate; posts a LATENCY message when it moved enough. */
+void gst_sparseinfer_element_add_processing_time(GstSparseinferElement *self, GstSparseinferFrameKind kind, gdouble ms);
+
+/* For @process: whether the reported latency covers frames of @kind (all
+ * kinds do by default). An element leaves out a kind it produces only once
+ * after a reset, so that one slow frame does not delay every other one. */
+void gst_sparseinfer_element_set_latency_covers(GstSparseinferElement *self, GstSparseinferFrameKind kind,
+                                                gboolean covers);
+
+/* gst_sparseinfer_element_add_processing_time() for a full frame. */
 void gst_sparseinfer_element_update_latency(GstSparseinferElement *self, gdouble ms);
 
 /* The latency the element reports; call with the object lock held. */

@@ -197,12 +197,36 @@ GST_START_TEST(test_state_resets) {
   gst_buffer_unref(out);
   fail_if(next_is_dense(hs, 5));
 
-  // Discontinuity.
-  GstBuffer *buf = frame_buffer(kWidth, kHeight, 6, 6 * kFrameDuration);
+  // A DISCONT after dropped frames keeps the stream: change mode goes on (issue 14 #1).
+  GstBuffer *buf = frame_buffer(kWidth, kHeight, 6, 9 * kFrameDuration);
   GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
   fail_unless_equals_int(gst_harness_push(hs, buf), GST_FLOW_OK);
   out = gst_harness_pull(hs);
+  fail_if(stream_meta(out)->stats->dense_frame);
+  fail_unless(stream_meta(out)->stats->inferred);
+  gst_buffer_unref(out);
+
+  // A jump in running time beyond reset-gap resets, DISCONT or not; a shorter one does not.
+  g_object_set(hs->element, "reset-gap", guint64(GST_SECOND), nullptr);
+  buf = frame_buffer(kWidth, kHeight, 6, 9 * kFrameDuration + GST_SECOND / 2);
+  fail_unless_equals_int(gst_harness_push(hs, buf), GST_FLOW_OK);
+  out = gst_harness_pull(hs);
+  fail_if(stream_meta(out)->stats->dense_frame);
+  gst_buffer_unref(out);
+  buf = frame_buffer(kWidth, kHeight, 6, 9 * kFrameDuration + 2 * GST_SECOND);
+  fail_unless_equals_int(gst_harness_push(hs, buf), GST_FLOW_OK);
+  out = gst_harness_pull(hs);
   fail_unless(stream_meta(out)->stats->dense_frame);
+  fail_unless_equals_int(stream_meta(out)->frame_index, 0);
+  gst_buffer_unref(out);
+  g_object_set(hs->element, "reset-gap", guint64(0), nullptr);
+
+  // The same caps again (a renegotiation) keep the stream.
+  gst_harness_set_src_caps_str(hs, rgb_caps(kWidth, kHeight).c_str());
+  buf = frame_buffer(kWidth, kHeight, 6, 9 * kFrameDuration + 3 * GST_SECOND);
+  fail_unless_equals_int(gst_harness_push(hs, buf), GST_FLOW_OK);
+  out = gst_harness_pull(hs);
+  fail_if(stream_meta(out)->stats->dense_frame);
   gst_buffer_unref(out);
 
   // Caps change to another resolution: the engine follows the frame size.
@@ -248,12 +272,18 @@ GST_START_TEST(test_refresh_and_inference_interval) {
 GST_END_TEST;
 
 GST_START_TEST(test_latency_query_and_message) {
-  GstHarness *hs = harness("model=" + kSegnet);
+  // Dense refreshes recur: the latency must cover them.
+  GstHarness *hs = harness("model=" + kSegnet + " refresh-interval=3");
   GstBus *bus = gst_bus_new();
   gst_element_set_bus(hs->element, bus);
   const GstClockTime upstream = 10 * GST_MSECOND;
   gst_harness_set_upstream_latency(hs, upstream);
-  for (int t = 0; t < 2; ++t) gst_buffer_unref(push_pull(hs, t));
+  double dense_ms = 1e9;
+  for (int t = 0; t < 5; ++t) {
+    GstBuffer *out = push_pull(hs, t);
+    if (stream_meta(out)->stats->dense_frame) dense_ms = std::min(dense_ms, stream_meta(out)->stats->process_ms);
+    gst_buffer_unref(out);
+  }
 
   GstQuery *query = gst_query_new_latency();
   fail_unless(gst_pad_peer_query(hs->sinkpad, query));
@@ -267,6 +297,8 @@ GST_START_TEST(test_latency_query_and_message) {
   fail_unless(gst_structure_get_double(stats, "latency-ms", &latency_ms));
   gst_structure_free(stats);
   fail_unless(latency_ms > 0, "no processing latency estimated");
+  // It covers the dense refreshes, not the mean of the faster change frames (issue 14 #3).
+  fail_unless(latency_ms >= dense_ms, "latency %.2f ms below a dense refresh's %.2f ms", latency_ms, dense_ms);
   // latency-ms is the estimate converted to milliseconds: allow its rounding.
   const GstClockTime expected = upstream + GstClockTime(latency_ms * GST_MSECOND);
   fail_unless(min + GST_USECOND >= expected && min <= expected + GST_USECOND,
@@ -321,6 +353,35 @@ GST_START_TEST(test_qos) {
   gst_structure_free(stats);
   gst_element_set_bus(hs->element, nullptr);
   gst_object_unref(bus);
+  gst_harness_teardown(hs);
+}
+GST_END_TEST;
+
+// Issue 14 #2: a prediction that says every frame is late cannot stop
+// inference for good: it shrinks while frames are skipped, then a probe infers.
+GST_START_TEST(test_qos_never_stops_inference) {
+  GstHarness *hs = harness("model=" + kSegnet);
+  for (int t = 0; t < 2; ++t) gst_buffer_unref(push_pull(hs, t));
+  const GstClockTime ts = kFrameDuration;
+  const GstClockTimeDiff diff = 100 * GST_MSECOND;
+  fail_unless(gst_harness_push_upstream_event(hs, gst_event_new_qos(GST_QOS_TYPE_UNDERFLOW, 1.5, diff, ts)));
+  const GstClockTime earliest = ts + 2 * diff;
+  // Every frame lands just after `earliest`: late by any cost, and nothing new from the sink.
+  int inferred = 0, since_inferred = 0, longest_run = 0;
+  for (int i = 0; i < 40; ++i) {
+    fail_unless_equals_int(gst_harness_push(hs, frame_buffer(kWidth, kHeight, 2 + i % 4, earliest + 1 + i)),
+                           GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull(hs);
+    if (stream_meta(out)->stats->inferred) {
+      ++inferred;
+      since_inferred = 0;
+    } else {
+      longest_run = std::max(longest_run, ++since_inferred);
+    }
+    gst_buffer_unref(out);
+  }
+  fail_unless(inferred >= 2, "QoS stopped inference: %d of 40 frames inferred", inferred);
+  fail_unless(longest_run <= 20, "%d frames in a row without inference", longest_run);
   gst_harness_teardown(hs);
 }
 GST_END_TEST;
@@ -485,6 +546,7 @@ static Suite *cbinferconv_suite(void) {
   tcase_add_test(tc, test_refresh_and_inference_interval);
   tcase_add_test(tc, test_latency_query_and_message);
   tcase_add_test(tc, test_qos);
+  tcase_add_test(tc, test_qos_never_stops_inference);
   tcase_add_test(tc, test_threshold_scale_while_playing);
   tcase_add_test(tc, test_detections_as_roi_metas);
   tcase_add_test(tc, test_classification_resized_input);

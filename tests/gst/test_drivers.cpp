@@ -11,6 +11,7 @@
 
 #include "cbinfer_driver.h"
 #include "detection_decoder.h"
+#include "element_support.h"
 #include "saliency_driver.h"
 #include "sparseinfer/dual_stream.h"
 
@@ -108,6 +109,53 @@ TEST(CbinferDriver, InferenceIntervalQosAndReset) {
   EXPECT_EQ(totals.inferred, 1u);
   EXPECT_EQ(totals.dense, 1u);
   EXPECT_EQ(totals.qos_skipped, 1u);
+}
+
+// Issue 14 #2/#3: one cost per kind of frame; the latency covers the slowest,
+// QoS predicts each kind with its own, shrinks it while skipping and probes.
+TEST(LatencyEstimate, KindsDecayAndProbe) {
+  sg::LatencyEstimate e;
+  EXPECT_EQ(e.bound_ms(), 0.0);
+  e.smoothed_ms[int(sg::FrameKind::Full)] = 200;
+  EXPECT_DOUBLE_EQ(e.predicted_ms(sg::FrameKind::Incremental), 200);  // unseen: as the slowest
+  e.smoothed_ms[int(sg::FrameKind::Incremental)] = 10;
+  EXPECT_DOUBLE_EQ(e.predicted_ms(sg::FrameKind::Incremental), 10);
+  EXPECT_DOUBLE_EQ(e.predicted_ms(sg::FrameKind::Full), 200);
+  EXPECT_GE(e.bound_ms(), 200);  // the latency covers the dense frames, not the mean
+
+  // Skips shrink the prediction; a run of them ends in a probe.
+  int skips = 0;
+  while (e.skip_late(sg::FrameKind::Full)) ++skips;
+  EXPECT_GT(skips, 3);
+  EXPECT_LE(skips, 30);
+  EXPECT_LT(e.predicted_ms(sg::FrameKind::Full), 200 * 0.5);
+  EXPECT_DOUBLE_EQ(e.predicted_ms(sg::FrameKind::Incremental), 10);  // the other kind keeps its own
+  EXPECT_GE(e.bound_ms(), 200);                                      // skipping does not lower the latency
+
+  // A kind produced only once after a reset can be left out of the latency.
+  e.covered[int(sg::FrameKind::Full)] = false;
+  EXPECT_LT(e.bound_ms(), 20);
+}
+
+TEST(CbinferDriver, NextIsDenseFollowsRefreshAndResets) {
+  constexpr int w = 64, h = 32;
+  sg::CbinferSettings settings = segnet_settings();
+  settings.refresh_interval = 3;
+  sg::CbinferDriver driver;
+  driver.open(settings);
+  driver.configure(w, h);
+  std::vector<uint8_t> px = frame_pixels(w, h, 0);
+  EXPECT_TRUE(driver.next_is_dense(0));
+  EXPECT_TRUE(driver.infer(0, view_of(px, w, h)).dense_frame);
+  EXPECT_FALSE(driver.next_is_dense(1));
+  EXPECT_FALSE(driver.infer(1, view_of(px, w, h)).dense_frame);
+  // Frame 3 was due for a refresh but skipped (QoS): frame 4 refreshes instead.
+  EXPECT_TRUE(driver.next_is_dense(3));
+  EXPECT_TRUE(driver.next_is_dense(4));
+  EXPECT_TRUE(driver.infer(4, view_of(px, w, h)).dense_frame);
+  EXPECT_FALSE(driver.next_is_dense(5));
+  driver.reset();
+  EXPECT_TRUE(driver.next_is_dense(0));
 }
 
 TEST(CbinferDriver, RefreshIntervalAndThresholdUpdates) {

@@ -276,14 +276,22 @@ GST_START_TEST(test_resets) {
   fail_unless_equals_int(f.delay, 1);
   gst_buffer_unref(out);
 
-  // Discontinuity.
+  // A DISCONT alone (dropped frames) keeps the schedule; a gap beyond reset-gap resets it.
   GstBuffer *buf = frame_buffer(s, 4);
   GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+  fail_unless_equals_int(gst_harness_push(hs, buf), GST_FLOW_OK);
+  f = read(out = gst_harness_pull(hs));
+  fail_unless_equals_int(f.stream, 1);
+  gst_buffer_unref(out);
+  g_object_set(hs->element, "reset-gap", guint64(GST_SECOND / 10), nullptr);
+  buf = frame_buffer(s, 4);
+  GST_BUFFER_PTS(buf) += GST_SECOND;
   fail_unless_equals_int(gst_harness_push(hs, buf), GST_FLOW_OK);
   f = read(out = gst_harness_pull(hs));
   fail_unless_equals_int(f.stream, 0);
   fail_unless_equals_int(f.frame_index, 0);
   gst_buffer_unref(out);
+  g_object_set(hs->element, "reset-gap", guint64(0), nullptr);
 
   // New stream.
   f = read(out = push_pull(hs, s, 5));
