@@ -175,7 +175,9 @@ def valgrind(args):
     if not shutil.which("valgrind"):
         print("skip valgrind: not installed")
         return
-    proc = subprocess.run(["valgrind", "--error-exitcode=3", "--leak-check=no", "gst-launch-1.0", "-q",
+    suppressions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "valgrind.supp")
+    proc = subprocess.run(["valgrind", "--error-exitcode=3", "--leak-check=no", "--suppressions=" + suppressions,
+                           "gst-launch-1.0", "-q",
                            "videotestsrc", "num-buffers=3", "!", "video/x-raw,format=RGB,width=64,height=48", "!",
                            "cbinferconv", "model=" + args.seg, "!", "fakesink"], capture_output=True, text=True,
                           timeout=600)
