@@ -12,7 +12,8 @@ G_BEGIN_DECLS
 
 /**
  * GstSparseinferBackend:
- * @GST_SPARSEINFER_BACKEND_AUTO: the best available (the CPU for now)
+ * @GST_SPARSEINFER_BACKEND_AUTO: the GPU when one is present and can run the
+ *   whole network, otherwise the CPU
  * @GST_SPARSEINFER_BACKEND_CPU: the CPU
  * @GST_SPARSEINFER_BACKEND_CUDA: an NVIDIA GPU (needs a build with CUDA)
  *
