@@ -26,12 +26,15 @@ class ChangeState : public ModeState {
     layer_states.resize(p.steps.size());
   }
 
+  // Everything the stream holds between frames, change sets and index lists included.
   size_t bytes() const override {
-    size_t total = scratch.bytes();
+    size_t total = scratch.bytes() + flags.capacity();
     for (const Tensor& t : activations) total += t.bytes();
+    for (const ChangeSet& set : sets) total += set.pixels.capacity() * sizeof(int32_t);
     for (const LayerState& l : layer_states) {
       total += l.gate.reference.bytes();
       for (const Tensor& t : l.fresh) total += t.bytes();
+      total += l.runs.capacity() * sizeof(int64_t) + l.accepted.pixels.capacity() * sizeof(int32_t);
     }
     return total;
   }
@@ -61,6 +64,11 @@ class ChangeExecutor : public Executor {
       for (int id : step.inputs) ins.push_back(id >= 0 ? &p.values[static_cast<size_t>(id)].tensor : nullptr);
       for (int id : step.outputs) outs.push_back(id >= 0 ? &p.values[static_cast<size_t>(id)].tensor : nullptr);
       kernels_.push_back(make_change_kernel(*step.node, *step.op, ins, outs, gate_kind));
+      bool consumed = false;
+      for (const Step& later : p.steps)
+        for (int id : later.inputs)
+          for (int out : step.outputs) consumed |= id >= 0 && id == out;
+      consumed_.push_back(consumed);
       if (kernels_.back()->detects()) {
         gate_index_.push_back(static_cast<int>(gated_.size()));
         gated_.push_back(static_cast<int>(i));
@@ -87,6 +95,7 @@ class ChangeExecutor : public Executor {
   std::vector<std::unique_ptr<ChangeKernel>> kernels_;  // per step
   std::vector<int> gated_;                              // steps whose kernel has a gate
   std::vector<int> gate_index_;                         // per step: index into gated_, or -1
+  std::vector<bool> consumed_;                          // per step: a later step reads one of its outputs
 };
 
 // The accepted set of the first detecting layer as a per-pixel map of its input grid (first batch item).
@@ -154,6 +163,7 @@ void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>
       step.out_sets.push_back(id >= 0 ? &s.sets[static_cast<size_t>(id)] : nullptr);
     }
     step.layer = &s.layer_states[i];
+    step.consumed = consumed_[i];
     step.threshold = gate_index_[i] >= 0 ? s.gates.effective(static_cast<size_t>(gate_index_[i])) : 0.0f;
     LayerStats& stats = result.layer_stats[i];
     stats.macs = p.layers[i].macs;  // kernels that skip work lower this

@@ -15,7 +15,7 @@ namespace sparseinfer {
 
 struct LayerState {
   GateState gate;             // gated convolutions: what the gate remembers (CBinfer §III-C input state)
-  std::vector<Tensor> fresh;  // dense fallback: this frame's outputs before diffing
+  std::vector<Tensor> fresh;  // dense fallback: this frame's non-float outputs before diffing (small)
   std::vector<int64_t> runs;  // sparse conv: (image, first, end) of each run of changed pixels
   ChangeSet accepted;         // detecting conv: input pixels accepted this frame
 };
@@ -28,6 +28,7 @@ struct ChangeStep {
   LayerState* layer = nullptr;
   float threshold = 0.0f;  // effective threshold for this frame
   bool dense = false;      // recompute everything (first frame after a reset)
+  bool consumed = true;    // a later layer reads an output's change set
   ExecContext* exec = nullptr;
   std::vector<uint8_t>* flags = nullptr;  // per-stream scratch, all zero on entry and exit
   StageTimes* times = nullptr;
