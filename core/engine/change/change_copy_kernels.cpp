@@ -37,7 +37,7 @@ class ConcatChangeKernel : public ChangeKernel {
   ConcatChangeKernel(Op& op, std::vector<int64_t> channels) : op_(op), channels_(std::move(channels)) {}
 
   void run(ChangeStep& s) const override {
-    if (s.dense) return copy_dense(op_, s);
+    if (s.dense || s.full) return copy_dense(op_, s);
     bool any = false;
     for (const ChangeSet* set : s.in_sets) {
       if (!set || set->kind == ChangeSet::Kind::None) continue;
@@ -79,7 +79,7 @@ class UpsampleChangeKernel : public ChangeKernel {
 
   void run(ChangeStep& s) const override {
     const ChangeSet& in_set = *s.in_sets[0];
-    if (s.dense || in_set.kind == ChangeSet::Kind::All) return copy_dense(op_, s);
+    if (s.dense || s.full || in_set.kind == ChangeSet::Kind::All) return copy_dense(op_, s);
     ChangeSet& out_set = *s.out_sets[0];
     if (in_set.kind == ChangeSet::Kind::None) {
       out_set.set_none();

@@ -58,7 +58,7 @@ class DenseFallbackKernel : public ChangeKernel {
   void run(ChangeStep& s) const override {
     auto t0 = Clock::now();
     s.stats->changed_fraction = 1.0;
-    if (s.dense) {
+    if (s.dense || s.full) {
       op_.forward(s.inputs, s.outputs, *s.exec);
       for (ChangeSet* set : s.out_sets)
         if (set) set->set_all();
