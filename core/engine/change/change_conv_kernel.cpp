@@ -96,7 +96,10 @@ class ConvChangeKernel : public ChangeKernel {
       unchanged(s);
       return;
     }
-    if (accepted->kind == ChangeSet::Kind::All || s.full) {
+    // Past kDenseBeyond of the inputs the outputs they reach are as many or
+    // nearly so: go dense without marking and listing them (a frame that
+    // changed everywhere then costs what dense costs plus detection).
+    if (accepted->kind == ChangeSet::Kind::All || s.full || accepted->fraction() > kDenseBeyond) {
       dense(s, *source);
       out_set.set_all();
       s.stats->changed_fraction = 1.0;
