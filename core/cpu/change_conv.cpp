@@ -14,7 +14,15 @@ void detect_changes(const float* input, float* state, int64_t batch, int64_t cha
   flags.resize(static_cast<size_t>(batch * hw));
   if (candidates.kind == ChangeSet::Kind::None) return;
 
-  if (candidates.kind == ChangeSet::Kind::Pixels) {
+  // Many candidates (a frame that changed almost everywhere, the second after a
+  // reset): strided walks over the channels of each pixel miss the TLB on
+  // every load at 4K, so mark them and take the contiguous plane-wise path.
+  const bool masked =
+      candidates.kind == ChangeSet::Kind::Pixels && static_cast<int64_t>(candidates.pixels.size()) * 8 > batch * hw;
+  if (masked)
+    for (int32_t p : candidates.pixels) flags[static_cast<size_t>(p)] = 1;
+
+  if (candidates.kind == ChangeSet::Kind::Pixels && !masked) {
     // Few pixels: walk the channels of each one (strided, but little data).
     parallel_for(static_cast<int64_t>(candidates.pixels.size()), candidates.pixels.size() > 4096 ? threads : 1,
                  [&](int64_t b, int64_t e) {
@@ -34,7 +42,7 @@ void detect_changes(const float* input, float* state, int64_t batch, int64_t cha
     return;
   }
 
-  // Every pixel: plane by plane over chunks of pixels so the loads stay contiguous.
+  // Every pixel (or the marked ones): plane by plane over chunks of pixels so the loads stay contiguous.
   constexpr int64_t kChunk = 1024;
   const int64_t chunks = (hw + kChunk - 1) / kChunk;
   parallel_for(batch * chunks, threads, [&](int64_t b, int64_t e) {
@@ -50,7 +58,7 @@ void detect_changes(const float* input, float* state, int64_t batch, int64_t cha
       uint8_t* f = flags.data() + n * hw + p0;
       bool any = false;
       for (int64_t i = 0; i < len; ++i) {
-        f[i] = maxdiff[i] > threshold;
+        f[i] = (masked ? f[i] != 0 : true) && maxdiff[i] > threshold;
         any |= f[i] != 0;
       }
       if (!any) continue;

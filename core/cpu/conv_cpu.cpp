@@ -69,6 +69,11 @@ class ConvCpu : public ConvOp {
 
   const PackedWeights* packed() const { return shape_.packed; }
 
+  int64_t scratch_floats(int threads) const {
+    const int t = std::max(threads, 1);
+    return depthwise_ ? depthwise_scratch_floats(shape_.window, t) : conv_gemm_scratch_floats(shape_, t);
+  }
+
  private:
   // Plan from infer().
   ConvGemmShape shape_;
@@ -81,6 +86,11 @@ class ConvCpu : public ConvOp {
 const PackedWeights* conv_packed_weights(const Op& op) {
   const auto* conv = dynamic_cast<const ConvCpu*>(&op);
   return conv ? conv->packed() : nullptr;
+}
+
+int64_t conv_scratch_floats(const Op& op, int threads) {
+  const auto* conv = dynamic_cast<const ConvCpu*>(&op);
+  return conv ? conv->scratch_floats(threads) : 0;
 }
 
 void register_conv_cpu(OpTable& table) {

@@ -12,4 +12,8 @@ namespace sparseinfer {
 // operator lives and until its next infer().
 const PackedWeights* conv_packed_weights(const Op& op);
 
+// Stream scratch (floats) the CPU Conv asks for in forward() with `threads`
+// cores, or 0 when `op` is not a CPU Conv.
+int64_t conv_scratch_floats(const Op& op, int threads);
+
 }  // namespace sparseinfer

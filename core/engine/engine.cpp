@@ -2,9 +2,11 @@
 // backend and mode, and dispatch frames to it. Nothing here knows a mode.
 #include "sparseinfer/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "cpu/conv_cpu.h"
 #include "engine/executor.h"
 #include "engine/plan.h"
 #include "sparseinfer/error.h"
@@ -116,7 +118,10 @@ size_t Engine::dense_activation_bytes() const {
   for (const Value& v : plan_->values)
     if (v.kind == ValueKind::Activation)
       bytes += static_cast<size_t>(v.tensor.numel()) * (v.tensor.dtype() == DType::Float32 ? 4 : 8);
-  return bytes;
+  // Conv scratch, as documented: the layers take turns with one buffer, so the largest counts.
+  int64_t scratch = 0;
+  for (const Step& step : plan_->steps) scratch = std::max(scratch, conv_scratch_floats(*step.op, plan_->threads));
+  return bytes + static_cast<size_t>(scratch) * sizeof(float);
 }
 
 std::unique_ptr<StreamState> Engine::new_stream() const {

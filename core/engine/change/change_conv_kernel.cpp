@@ -30,7 +30,8 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 // took a frame from 317 to 302 ms).
 constexpr double kDenseBeyond = 0.9;
 // Patch matrix cap (floats) so a large change never needs a frame-sized buffer.
-constexpr int64_t kMaxPatchFloats = int64_t(1) << 20;
+// 1 MB: at small frames a larger one outweighs the activations themselves.
+constexpr int64_t kMaxPatchFloats = int64_t(1) << 18;
 // Runs of changed pixels are cut to this length so both cores get equal work.
 constexpr int64_t kMaxRun = 256;
 // Below this mean run length, gathering 32 arbitrary pixels per strip beats
@@ -81,7 +82,7 @@ class ConvChangeKernel : public ChangeKernel {
     const Tensor* source = &in;
     const ChangeSet* accepted = s.in_sets[0];
     if (gate_) {
-      ChangeSet& selected = layer.accepted;  // per stream: its pixel list is reused frame after frame
+      ChangeSet& selected = *s.selected;
       selected.batch = g_.batch;
       selected.height = g_.in_h;
       selected.width = g_.in_w;
@@ -91,11 +92,14 @@ class ConvChangeKernel : public ChangeKernel {
       source = &gate_->source(in, layer.gate);
     }
     s.stats->input_changed_fraction = accepted->fraction();
-    if (accepted->kind == ChangeSet::Kind::None) {
+    if (accepted->kind == ChangeSet::Kind::None && !s.full) {
       unchanged(s);
       return;
     }
-    if (accepted->kind == ChangeSet::Kind::All) {
+    // Past kDenseBeyond of the inputs the outputs they reach are as many or
+    // nearly so: go dense without marking and listing them (a frame that
+    // changed everywhere then costs what dense costs plus detection).
+    if (accepted->kind == ChangeSet::Kind::All || s.full || accepted->fraction() > kDenseBeyond) {
       dense(s, *source);
       out_set.set_all();
       s.stats->changed_fraction = 1.0;
@@ -148,7 +152,7 @@ class ConvChangeKernel : public ChangeKernel {
   void sparse_runs(ChangeStep& s, const Tensor& source, const std::vector<int32_t>& pixels, Tensor& out) const {
     auto t0 = Clock::now();
     const int64_t out_hw = g_.out_pixels(), in_hw = g_.in_pixels();
-    std::vector<int64_t>& runs = s.layer->runs;
+    std::vector<int32_t>& runs = *s.runs;
     runs.clear();
     for (size_t i = 0; i < pixels.size();) {
       const int64_t image = pixels[i] / out_hw, first = pixels[i] % out_hw;
@@ -159,7 +163,7 @@ class ConvChangeKernel : public ChangeKernel {
         ++end;
         ++j;
       }
-      runs.insert(runs.end(), {image, first, end});
+      runs.insert(runs.end(), {static_cast<int32_t>(image), static_cast<int32_t>(first), static_cast<int32_t>(end)});
       i = j;
     }
     auto t1 = Clock::now();

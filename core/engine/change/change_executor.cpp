@@ -2,6 +2,7 @@
 // layer recomputes only what its inputs' change sets reach.
 #include "engine/change/change_executor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -15,20 +16,36 @@ namespace {
 
 class ChangeState : public ModeState {
  public:
-  ChangeState(const Plan& p, const std::vector<std::string>& gated) : gates(gated) {
-    // Change mode keeps every activation: last frame's values are the basis of the update.
+  ChangeState(const Plan& p, const std::vector<std::string>& gated, const std::vector<BufferRequest>& transient)
+      : gates(gated) {
+    // Change mode keeps the activations whose last frame's values are the
+    // basis of the update; the transient ones share one arena like dense mode's.
+    const BufferPlan arena_plan = plan_buffers(transient);
+    arena.assign(arena_plan.arena_bytes / sizeof(float) + 16, 0.0f);
     activations.resize(p.values.size());
+    in_arena.assign(p.values.size(), false);
     for (size_t id = 0; id < p.values.size(); ++id) {
       const Value& v = p.values[id];
-      if (v.kind == ValueKind::Activation) activations[id].allocate(v.tensor.dtype(), v.tensor.shape());
+      if (v.kind != ValueKind::Activation) continue;
+      if (transient[id].bytes > 0) {
+        in_arena[id] = true;
+        auto* base = reinterpret_cast<unsigned char*>(arena.data());
+        activations[id] = Tensor::view(v.tensor.dtype(), v.tensor.shape(), base + arena_plan.offsets[id]);
+      } else {
+        activations[id].allocate(v.tensor.dtype(), v.tensor.shape());
+      }
     }
     sets.resize(p.values.size());
     layer_states.resize(p.steps.size());
   }
 
+  // Everything the stream holds between frames, change sets and index lists included.
   size_t bytes() const override {
-    size_t total = scratch.bytes();
-    for (const Tensor& t : activations) total += t.bytes();
+    size_t total = scratch.bytes() + flags.capacity() + runs.capacity() * sizeof(int32_t) +
+                   selected.pixels.capacity() * sizeof(int32_t) + arena.size() * sizeof(float);
+    for (size_t id = 0; id < activations.size(); ++id)
+      if (!in_arena[id]) total += activations[id].bytes();
+    for (const ChangeSet& set : sets) total += set.pixels.capacity() * sizeof(int32_t);
     for (const LayerState& l : layer_states) {
       total += l.gate.reference.bytes();
       for (const Tensor& t : l.fresh) total += t.bytes();
@@ -43,11 +60,15 @@ class ChangeState : public ModeState {
 
   GateSettings& gate_settings() override { return gates; }
 
-  std::vector<Tensor> activations;  // per value id, owned
+  std::vector<float, AlignedAllocator<float>> arena;  // transient activations, shared where lifetimes allow
+  std::vector<Tensor> activations;                    // per value id: owned, or a view into the arena
+  std::vector<bool> in_arena;                         // per value id
   Scratch scratch;
   bool needs_dense = true;
   std::vector<ChangeSet> sets;           // per value id
   std::vector<uint8_t> flags;            // pixel flags scratch, all zero between uses
+  std::vector<int32_t> runs;             // run list scratch of the sparse convolutions
+  ChangeSet selected;                    // gate output scratch of the detecting convolutions
   std::vector<LayerState> layer_states;  // per step
   GateSettings gates;
 };
@@ -61,6 +82,11 @@ class ChangeExecutor : public Executor {
       for (int id : step.inputs) ins.push_back(id >= 0 ? &p.values[static_cast<size_t>(id)].tensor : nullptr);
       for (int id : step.outputs) outs.push_back(id >= 0 ? &p.values[static_cast<size_t>(id)].tensor : nullptr);
       kernels_.push_back(make_change_kernel(*step.node, *step.op, ins, outs, gate_kind));
+      bool consumed = false;
+      for (const Step& later : p.steps)
+        for (int id : later.inputs)
+          for (int out : step.outputs) consumed |= id >= 0 && id == out;
+      consumed_.push_back(consumed);
       if (kernels_.back()->detects()) {
         gate_index_.push_back(static_cast<int>(gated_.size()));
         gated_.push_back(static_cast<int>(i));
@@ -68,10 +94,11 @@ class ChangeExecutor : public Executor {
         gate_index_.push_back(-1);
       }
     }
+    plan_transients();
   }
 
   std::unique_ptr<ModeState> new_state() const override {
-    return std::make_unique<ChangeState>(p_, threshold_layers());
+    return std::make_unique<ChangeState>(p_, threshold_layers(), transient_);
   }
 
   std::vector<std::string> threshold_layers() const override {
@@ -83,10 +110,51 @@ class ChangeExecutor : public Executor {
   void run(ModeState& mode_state, const std::vector<const Tensor*>& inputs, FrameResult& result) const override;
 
  private:
+  // A value read only as the gated input of spatial convolutions need not
+  // outlive the frame: the gate compares it with its input state only at the
+  // pixels its change set names, all written this frame, and the layer
+  // computes from that state (CBinfer §III-C), so last frame's values are
+  // never read. Exception: a gate whose threshold was lowered rescans every
+  // pixel; that frame the producer writes its whole output (ChangeStep::full).
+  void plan_transients() {
+    const Plan& p = p_;
+    transient_.assign(p.values.size(), BufferRequest{});
+    transient_readers_.assign(p.steps.size(), {});
+    std::vector<int> producer(p.values.size(), -1);
+    for (size_t i = 0; i < p.steps.size(); ++i)
+      for (int id : p.steps[i].outputs)
+        if (id >= 0) producer[static_cast<size_t>(id)] = static_cast<int>(i);
+    for (size_t id = 0; id < p.values.size(); ++id) {
+      const Value& v = p.values[id];
+      if (v.kind != ValueKind::Activation || v.tensor.dtype() != DType::Float32 || producer[id] < 0) continue;
+      bool only_gates = true, read = false;
+      int last = producer[id];
+      for (int out : p.output_ids) only_gates &= out != static_cast<int>(id);
+      for (size_t i = 0; i < p.steps.size() && only_gates; ++i) {
+        const std::vector<int>& ins = p.steps[i].inputs;
+        for (size_t k = 0; k < ins.size(); ++k) {
+          if (ins[k] != static_cast<int>(id)) continue;
+          only_gates &= k == 0 && gate_index_[i] >= 0;
+          read = true;
+          last = std::max(last, static_cast<int>(i));
+        }
+      }
+      if (!only_gates || !read) continue;
+      transient_[id] = BufferRequest{static_cast<size_t>(v.tensor.numel()) * sizeof(float), producer[id], last};
+      for (size_t i = 0; i < p.steps.size(); ++i)
+        if (!p.steps[i].inputs.empty() && p.steps[i].inputs[0] == static_cast<int>(id))
+          transient_readers_[static_cast<size_t>(producer[id])].push_back(static_cast<int>(i));
+    }
+  }
+
   const Plan& p_;
   std::vector<std::unique_ptr<ChangeKernel>> kernels_;  // per step
   std::vector<int> gated_;                              // steps whose kernel has a gate
   std::vector<int> gate_index_;                         // per step: index into gated_, or -1
+  std::vector<bool> consumed_;                          // per step: a later step reads one of its outputs
+  // Per value id: a live interval when the value is transient (bytes 0 otherwise).
+  std::vector<BufferRequest> transient_;
+  std::vector<std::vector<int>> transient_readers_;  // per step: gated steps that read its transient outputs
 };
 
 // The accepted set of the first detecting layer as a per-pixel map of its input grid (first batch item).
@@ -128,6 +196,8 @@ void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>
   ChangeStep step;
   step.exec = &exec;
   step.flags = &s.flags;
+  step.runs = &s.runs;
+  step.selected = &s.selected;
   step.times = &result.times;
   step.dense = dense;
   result.layer_stats.assign(p.steps.size(), LayerStats{});
@@ -154,6 +224,11 @@ void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>
       step.out_sets.push_back(id >= 0 ? &s.sets[static_cast<size_t>(id)] : nullptr);
     }
     step.layer = &s.layer_states[i];
+    step.consumed = consumed_[i];
+    step.full = false;
+    for (int reader : transient_readers_[i])
+      step.full |= s.gates.effective(static_cast<size_t>(gate_index_[static_cast<size_t>(reader)])) <
+                   s.layer_states[static_cast<size_t>(reader)].gate.last_threshold;
     step.threshold = gate_index_[i] >= 0 ? s.gates.effective(static_cast<size_t>(gate_index_[i])) : 0.0f;
     LayerStats& stats = result.layer_stats[i];
     stats.macs = p.layers[i].macs;  // kernels that skip work lower this

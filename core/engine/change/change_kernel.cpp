@@ -16,6 +16,10 @@ std::unique_ptr<ChangeKernel> make_pool_change_kernel(const Node&, Op&, const st
                                                       const std::vector<const Tensor*>&);
 std::unique_ptr<ChangeKernel> make_eltwise_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
                                                          const std::vector<const Tensor*>&);
+std::unique_ptr<ChangeKernel> make_concat_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
+                                                        const std::vector<const Tensor*>&);
+std::unique_ptr<ChangeKernel> make_upsample_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
+                                                          const std::vector<const Tensor*>&);
 
 bool inputs_unchanged(const ChangeStep& step) {
   for (const ChangeSet* set : step.in_sets)
@@ -26,6 +30,8 @@ bool inputs_unchanged(const ChangeStep& step) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// Scratch slots of the fallback's fresh outputs (one per output index); the conv kernels use 100-102.
+constexpr int kFreshSlot = 200;
 
 // Marks the (n, y, x) positions where any channel of `fresh` differs from
 // `old`, then copies `fresh` over `old`.
@@ -52,7 +58,7 @@ class DenseFallbackKernel : public ChangeKernel {
   void run(ChangeStep& s) const override {
     auto t0 = Clock::now();
     s.stats->changed_fraction = 1.0;
-    if (s.dense) {
+    if (s.dense || s.full) {
       op_.forward(s.inputs, s.outputs, *s.exec);
       for (ChangeSet* set : s.out_sets)
         if (set) set->set_all();
@@ -68,15 +74,31 @@ class DenseFallbackKernel : public ChangeKernel {
   }
 
  private:
+  // The fresh outputs go to stream scratch shared by every fallback layer, so
+  // the state grows by the largest such output, not their sum; an output that
+  // no layer reads needs no change set and is written in place.
   void recompute_and_diff(ChangeStep& s) const {
+    if (!s.consumed) {
+      op_.forward(s.inputs, s.outputs, *s.exec);
+      for (ChangeSet* set : s.out_sets)
+        if (set) set->set_all();
+      return;
+    }
     LayerState& layer = *s.layer;
     layer.fresh.resize(s.outputs.size());
     std::vector<Tensor*> fresh(s.outputs.size(), nullptr);
+    std::vector<Tensor> views(s.outputs.size());
     for (size_t i = 0; i < s.outputs.size(); ++i) {
       if (!s.outputs[i]) continue;
+      const Tensor& out = *s.outputs[i];
+      if (out.dtype() == DType::Float32) {
+        float* data = s.exec->scratch->floats(static_cast<size_t>(out.numel()), kFreshSlot + static_cast<int>(i));
+        views[i] = Tensor::view(DType::Float32, out.shape(), data);
+        fresh[i] = &views[i];
+        continue;
+      }
       Tensor& f = layer.fresh[i];
-      if (!f.has_data() || f.shape() != s.outputs[i]->shape() || f.dtype() != s.outputs[i]->dtype())
-        f.allocate(s.outputs[i]->dtype(), s.outputs[i]->shape());
+      if (!f.has_data() || f.shape() != out.shape() || f.dtype() != out.dtype()) f.allocate(out.dtype(), out.shape());
       fresh[i] = &f;
     }
     op_.forward(s.inputs, fresh, *s.exec);
@@ -87,16 +109,16 @@ class DenseFallbackKernel : public ChangeKernel {
       Tensor& out = *s.outputs[i];
       ChangeSet& set = *s.out_sets[i];
       if (out.rank() == 4 && out.dtype() == DType::Float32) {
-        diff_and_copy(layer.fresh[i], out, *s.flags, s.exec->threads);
+        diff_and_copy(*fresh[i], out, *s.flags, s.exec->threads);
         set.batch = out.dim(0);
         set.height = out.dim(2);
         set.width = out.dim(3);
         extract_changes(*s.flags, set);
       } else {
-        if (std::memcmp(layer.fresh[i].raw(), out.raw(), out.bytes()) == 0) {
+        if (std::memcmp(fresh[i]->raw(), out.raw(), out.bytes()) == 0) {
           set.set_none();
         } else {
-          std::memcpy(out.raw(), layer.fresh[i].raw(), out.bytes());
+          std::memcpy(out.raw(), fresh[i]->raw(), out.bytes());
           set.set_all();
         }
       }
@@ -116,6 +138,8 @@ std::unique_ptr<ChangeKernel> make_change_kernel(const Node& node, Op& op, const
   if (auto k = make_conv_change_kernel(node, op, inputs, outputs, gate_kind)) return k;
   if (auto k = make_pool_change_kernel(node, op, inputs, outputs)) return k;
   if (auto k = make_eltwise_change_kernel(node, op, inputs, outputs)) return k;
+  if (auto k = make_concat_change_kernel(node, op, inputs, outputs)) return k;
+  if (auto k = make_upsample_change_kernel(node, op, inputs, outputs)) return k;
   return std::make_unique<DenseFallbackKernel>(op);
 }
 

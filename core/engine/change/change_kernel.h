@@ -15,9 +15,7 @@ namespace sparseinfer {
 
 struct LayerState {
   GateState gate;             // gated convolutions: what the gate remembers (CBinfer §III-C input state)
-  std::vector<Tensor> fresh;  // dense fallback: this frame's outputs before diffing
-  std::vector<int64_t> runs;  // sparse conv: (image, first, end) of each run of changed pixels
-  ChangeSet accepted;         // detecting conv: input pixels accepted this frame
+  std::vector<Tensor> fresh;  // dense fallback: this frame's non-float outputs before diffing (small)
 };
 
 struct ChangeStep {
@@ -28,8 +26,14 @@ struct ChangeStep {
   LayerState* layer = nullptr;
   float threshold = 0.0f;  // effective threshold for this frame
   bool dense = false;      // recompute everything (first frame after a reset)
+  bool consumed = true;    // a later layer reads an output's change set
+  bool full = false;       // write every output pixel: a transient output's reader rescans it this frame
   ExecContext* exec = nullptr;
   std::vector<uint8_t>* flags = nullptr;  // per-stream scratch, all zero on entry and exit
+  // Per-stream scratch shared by all layers (each is used within one layer's
+  // run), so index lists cost the largest layer's, not the sum over layers.
+  std::vector<int32_t>* runs = nullptr;  // sparse conv: (image, first, end) of each run of changed pixels
+  ChangeSet* selected = nullptr;         // detecting conv: input pixels its gate accepted this frame
   StageTimes* times = nullptr;
   LayerStats* stats = nullptr;
   ChangeSet* accepted = nullptr;  // when set, a detecting kernel copies the input pixels it accepted here

@@ -15,7 +15,9 @@ namespace sparseinfer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
 
 void run_dense(Op& op, ChangeStep& s) {
   auto t0 = Clock::now();
@@ -39,7 +41,7 @@ class PoolChangeKernel : public ChangeKernel {
 
   void run(ChangeStep& s) const override {
     const ChangeSet& in_set = *s.in_sets[0];
-    if (s.dense || in_set.kind == ChangeSet::Kind::All) return run_dense(op_, s);
+    if (s.dense || s.full || in_set.kind == ChangeSet::Kind::All) return run_dense(op_, s);
     ChangeSet& out_set = *s.out_sets[0];
     if (in_set.kind == ChangeSet::Kind::None) {
       out_set.set_none();
@@ -69,7 +71,7 @@ class EltwiseChangeKernel : public ChangeKernel {
       : op_(op), kind_(kind), act_(act), spatial_(std::move(spatial)) {}
 
   void run(ChangeStep& s) const override {
-    if (s.dense) return run_dense(op_, s);
+    if (s.dense || s.full) return run_dense(op_, s);
     // Union of the changed pixels of the inputs that vary over space; a change
     // in an input broadcast over space (an SE scale, say) touches every pixel.
     bool any = false;
@@ -156,10 +158,14 @@ std::unique_ptr<ChangeKernel> make_eltwise_change_kernel(const Node& node, Op& o
   EltwiseOp kind = EltwiseOp::Activation;
   size_t operands = 1;
   const float inf = std::numeric_limits<float>::infinity();
-  if (t == "Relu") act.kind = ActivationKind::Relu;
-  else if (t == "Sigmoid") act.kind = ActivationKind::Sigmoid;
-  else if (t == "Tanh") act.kind = ActivationKind::Tanh;
-  else if (t == "HardSwish") act.kind = ActivationKind::HardSwish;
+  if (t == "Relu")
+    act.kind = ActivationKind::Relu;
+  else if (t == "Sigmoid")
+    act.kind = ActivationKind::Sigmoid;
+  else if (t == "Tanh")
+    act.kind = ActivationKind::Tanh;
+  else if (t == "HardSwish")
+    act.kind = ActivationKind::HardSwish;
   else if (t == "LeakyRelu") {
     act.kind = ActivationKind::LeakyRelu;
     act.alpha = node.attr_float("alpha", 0.01f);
