@@ -13,19 +13,6 @@ namespace sparseinfer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-// Dense (first frame, or an input changed everywhere): the operator itself.
-void copy_dense(Op& op, ChangeStep& s) {
-  auto t0 = Clock::now();
-  op.forward(s.inputs, s.outputs, *s.exec);
-  s.out_sets[0]->set_all();
-  s.stats->changed_fraction = 1.0;
-  s.times->other_ms += ms_since(t0);
-}
-
 void set_grid(ChangeSet& set, const Tensor& t) {
   set.batch = t.dim(0);
   set.height = t.dim(2);
@@ -37,11 +24,11 @@ class ConcatChangeKernel : public ChangeKernel {
   ConcatChangeKernel(Op& op, std::vector<int64_t> channels) : op_(op), channels_(std::move(channels)) {}
 
   void run(ChangeStep& s) const override {
-    if (s.dense || s.full) return copy_dense(op_, s);
+    if (s.dense || s.full) return run_op_densely(op_, s);
     bool any = false;
     for (const ChangeSet* set : s.in_sets) {
       if (!set || set->kind == ChangeSet::Kind::None) continue;
-      if (set->kind == ChangeSet::Kind::All) return copy_dense(op_, s);
+      if (set->kind == ChangeSet::Kind::All) return run_op_densely(op_, s);
       any = true;
     }
     ChangeSet& out_set = *s.out_sets[0];
@@ -79,7 +66,7 @@ class UpsampleChangeKernel : public ChangeKernel {
 
   void run(ChangeStep& s) const override {
     const ChangeSet& in_set = *s.in_sets[0];
-    if (s.dense || s.full || in_set.kind == ChangeSet::Kind::All) return copy_dense(op_, s);
+    if (s.dense || s.full || in_set.kind == ChangeSet::Kind::All) return run_op_densely(op_, s);
     ChangeSet& out_set = *s.out_sets[0];
     if (in_set.kind == ChangeSet::Kind::None) {
       out_set.set_none();

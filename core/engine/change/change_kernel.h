@@ -3,6 +3,7 @@
 // frames lives in that stream's LayerState.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -57,5 +58,14 @@ std::unique_ptr<ChangeKernel> make_change_kernel(const Node& node, Op& op, const
 
 // True when nothing an operator reads changed this frame.
 bool inputs_unchanged(const ChangeStep& step);
+
+// Runs the node's dense operator over the whole output (a dense frame, or an
+// input changed everywhere) and marks every output as changed; the time
+// counts as "other".
+void run_op_densely(Op& op, ChangeStep& step);
+
+inline double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
 
 }  // namespace sparseinfer

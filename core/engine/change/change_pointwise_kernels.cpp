@@ -15,19 +15,6 @@ namespace sparseinfer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-void run_dense(Op& op, ChangeStep& s) {
-  auto t0 = Clock::now();
-  op.forward(s.inputs, s.outputs, *s.exec);
-  for (ChangeSet* set : s.out_sets)
-    if (set) set->set_all();
-  s.stats->changed_fraction = 1.0;
-  s.times->other_ms += ms_since(t0);
-}
-
 void set_grid(ChangeSet& set, const Shape& shape) {
   set.batch = shape[0];
   set.height = shape[2];
@@ -41,7 +28,7 @@ class PoolChangeKernel : public ChangeKernel {
 
   void run(ChangeStep& s) const override {
     const ChangeSet& in_set = *s.in_sets[0];
-    if (s.dense || s.full || in_set.kind == ChangeSet::Kind::All) return run_dense(op_, s);
+    if (s.dense || s.full || in_set.kind == ChangeSet::Kind::All) return run_op_densely(op_, s);
     ChangeSet& out_set = *s.out_sets[0];
     if (in_set.kind == ChangeSet::Kind::None) {
       out_set.set_none();
@@ -71,14 +58,14 @@ class EltwiseChangeKernel : public ChangeKernel {
       : op_(op), kind_(kind), act_(act), spatial_(std::move(spatial)) {}
 
   void run(ChangeStep& s) const override {
-    if (s.dense || s.full) return run_dense(op_, s);
+    if (s.dense || s.full) return run_op_densely(op_, s);
     // Union of the changed pixels of the inputs that vary over space; a change
     // in an input broadcast over space (an SE scale, say) touches every pixel.
     bool any = false;
     for (size_t i = 0; i < spatial_.size(); ++i) {
       const ChangeSet* set = s.in_sets[i];
       if (!set || set->kind == ChangeSet::Kind::None) continue;
-      if (set->kind == ChangeSet::Kind::All || !spatial_[i]) return run_dense(op_, s);
+      if (set->kind == ChangeSet::Kind::All || !spatial_[i]) return run_op_densely(op_, s);
       any = true;
     }
     ChangeSet& out_set = *s.out_sets[0];
