@@ -22,6 +22,11 @@ struct ChangeSet {
   std::vector<int32_t> pixels;  // sorted flat indices n*H*W + y*W + x (Kind::Pixels)
 
   bool spatial() const { return height > 0; }
+  void set_grid(int64_t n, int64_t h, int64_t w) {
+    batch = n;
+    height = h;
+    width = w;
+  }
   int64_t grid_size() const { return batch * height * width; }
   void set_none() {
     kind = Kind::None;

@@ -83,9 +83,7 @@ class ConvChangeKernel : public ChangeKernel {
     const ChangeSet* accepted = s.in_sets[0];
     if (gate_) {
       ChangeSet& selected = *s.selected;
-      selected.batch = g_.batch;
-      selected.height = g_.in_h;
-      selected.width = g_.in_w;
+      selected.set_grid(g_.batch, g_.in_h, g_.in_w);
       gate_->select(in, *s.in_sets[0], s.threshold, layer.gate, *s.flags, s.exec->threads, s.times, selected);
       accepted = &selected;
       if (s.accepted) *s.accepted = selected;
@@ -109,9 +107,7 @@ class ConvChangeKernel : public ChangeKernel {
 
     auto t0 = Clock::now();
     mark_affected_outputs(*accepted, g_, *s.flags);
-    out_set.batch = g_.batch;
-    out_set.height = g_.out_h;
-    out_set.width = g_.out_w;
+    out_set.set_grid(g_.batch, g_.out_h, g_.out_w);
     extract_changes(*s.flags, out_set);
     s.times->extract_ms += ms_between(t0, Clock::now());
     const double fraction = out_set.fraction();

@@ -13,12 +13,6 @@ namespace sparseinfer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-void set_grid(ChangeSet& set, const Tensor& t) {
-  set.batch = t.dim(0);
-  set.height = t.dim(2);
-  set.width = t.dim(3);
-}
-
 class ConcatChangeKernel : public ChangeKernel {
  public:
   ConcatChangeKernel(Op& op, std::vector<int64_t> channels) : op_(op), channels_(std::move(channels)) {}
@@ -31,22 +25,11 @@ class ConcatChangeKernel : public ChangeKernel {
       if (set->kind == ChangeSet::Kind::All) return run_op_densely(op_, s);
       any = true;
     }
-    ChangeSet& out_set = *s.out_sets[0];
-    if (!any) {
-      out_set.set_none();
-      s.stats->changed_fraction = 0.0;
-      return;
-    }
+    if (!any) return keep_outputs(s);
     auto t0 = Clock::now();
     Tensor& out = *s.outputs[0];
-    // Same grid in and out: the output changed where any input did.
-    std::vector<uint8_t>& flags = *s.flags;
-    flags.resize(static_cast<size_t>(out.dim(0) * out.dim(2) * out.dim(3)));
-    for (const ChangeSet* set : s.in_sets)
-      if (set && set->kind == ChangeSet::Kind::Pixels)
-        for (int32_t p : set->pixels) flags[static_cast<size_t>(p)] = 1;
-    set_grid(out_set, out);
-    extract_changes(flags, out_set);
+    ChangeSet& out_set = *s.out_sets[0];
+    union_input_changes(s, out_set);
     std::vector<const float*> sources;
     for (const Tensor* t : s.inputs) sources.push_back(t->f32());
     concat_at_pixels(sources, channels_, out.dim(2) * out.dim(3), out_set.pixels.data(),
@@ -65,23 +48,12 @@ class UpsampleChangeKernel : public ChangeKernel {
   UpsampleChangeKernel(Op& op, UpsampleGeometry g) : op_(op), g_(g) {}
 
   void run(ChangeStep& s) const override {
-    const ChangeSet& in_set = *s.in_sets[0];
-    if (s.dense || s.full || in_set.kind == ChangeSet::Kind::All) return run_op_densely(op_, s);
-    ChangeSet& out_set = *s.out_sets[0];
-    if (in_set.kind == ChangeSet::Kind::None) {
-      out_set.set_none();
-      s.stats->changed_fraction = 0.0;
-      return;
-    }
-    auto t0 = Clock::now();
-    Tensor& out = *s.outputs[0];
-    mark_upsampled_outputs(in_set, g_, *s.flags);
-    set_grid(out_set, out);
-    extract_changes(*s.flags, out_set);
-    upsample_nearest_at_pixels(s.inputs[0]->f32(), g_, out_set.pixels.data(),
-                               static_cast<int64_t>(out_set.pixels.size()), out.f32(), s.exec->threads);
-    s.stats->changed_fraction = out_set.fraction();
-    s.times->other_ms += ms_since(t0);
+    run_at_affected_outputs(
+        op_, s,
+        [&](const ChangeSet& in_set, std::vector<uint8_t>& flags) { mark_upsampled_outputs(in_set, g_, flags); },
+        [&](const int32_t* pixels, int64_t n) {
+          upsample_nearest_at_pixels(s.inputs[0]->f32(), g_, pixels, n, s.outputs[0]->f32(), s.exec->threads);
+        });
   }
 
  private:

@@ -185,11 +185,7 @@ void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>
     ChangeSet& set = s.sets[static_cast<size_t>(id)];
     set.set_all();
     const Shape& shape = p.values[static_cast<size_t>(id)].tensor.shape();
-    if (shape.size() == 4) {
-      set.batch = shape[0];
-      set.height = shape[2];
-      set.width = shape[3];
-    }
+    if (shape.size() == 4) set.set_grid(shape[0], shape[2], shape[3]);
   }
 
   ExecContext exec{p.threads, &s.scratch};

@@ -30,6 +30,22 @@ void run_op_densely(Op& op, ChangeStep& s) {
   s.times->other_ms += ms_since(t0);
 }
 
+void keep_outputs(ChangeStep& s) {
+  s.out_sets[0]->set_none();
+  s.stats->changed_fraction = 0.0;
+}
+
+void union_input_changes(ChangeStep& s, ChangeSet& out_set) {
+  const Tensor& out = *s.outputs[0];
+  std::vector<uint8_t>& flags = *s.flags;
+  flags.resize(static_cast<size_t>(out.dim(0) * out.dim(2) * out.dim(3)));
+  for (const ChangeSet* set : s.in_sets)
+    if (set && set->kind == ChangeSet::Kind::Pixels)
+      for (int32_t p : set->pixels) flags[static_cast<size_t>(p)] = 1;
+  out_set.set_grid(out.dim(0), out.dim(2), out.dim(3));
+  extract_changes(flags, out_set);
+}
+
 bool inputs_unchanged(const ChangeStep& step) {
   for (const ChangeSet* set : step.in_sets)
     if (set && set->kind != ChangeSet::Kind::None) return false;
@@ -119,9 +135,7 @@ class DenseFallbackKernel : public ChangeKernel {
       ChangeSet& set = *s.out_sets[i];
       if (out.rank() == 4 && out.dtype() == DType::Float32) {
         diff_and_copy(*fresh[i], out, *s.flags, s.exec->threads);
-        set.batch = out.dim(0);
-        set.height = out.dim(2);
-        set.width = out.dim(3);
+        set.set_grid(out.dim(0), out.dim(2), out.dim(3));
         extract_changes(*s.flags, set);
       } else {
         if (std::memcmp(fresh[i]->raw(), out.raw(), out.bytes()) == 0) {

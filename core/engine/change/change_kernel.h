@@ -68,4 +68,33 @@ inline double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Nothing the layer reads changed: its (first) output keeps last frame's values.
+void keep_outputs(ChangeStep& step);
+
+// Layers whose output keeps their inputs' grid (Concat, element-wise ops)
+// changed where any input changed (CBinfer §III-E): `out_set` becomes the
+// union of the inputs' Pixels sets, on the first output's grid.
+void union_input_changes(ChangeStep& step, ChangeSet& out_set);
+
+// A layer that recomputes only the outputs its single input's change set
+// reaches (pooling, nearest upsampling; CBinfer §III-E): the dense operator
+// when the input changed everywhere, nothing when it did not change;
+// otherwise `mark(in_set, flags)` flags the affected outputs and
+// `evaluate(pixels, n)` computes the listed ones.
+template <typename Mark, typename Evaluate>
+void run_at_affected_outputs(Op& op, ChangeStep& s, Mark mark, Evaluate evaluate) {
+  const ChangeSet& in_set = *s.in_sets[0];
+  if (s.dense || s.full || in_set.kind == ChangeSet::Kind::All) return run_op_densely(op, s);
+  if (in_set.kind == ChangeSet::Kind::None) return keep_outputs(s);
+  auto t0 = std::chrono::steady_clock::now();
+  ChangeSet& out_set = *s.out_sets[0];
+  const Tensor& out = *s.outputs[0];
+  mark(in_set, *s.flags);
+  out_set.set_grid(out.dim(0), out.dim(2), out.dim(3));
+  extract_changes(*s.flags, out_set);
+  evaluate(out_set.pixels.data(), static_cast<int64_t>(out_set.pixels.size()));
+  s.stats->changed_fraction = out_set.fraction();
+  s.times->other_ms += ms_since(t0);
+}
+
 }  // namespace sparseinfer

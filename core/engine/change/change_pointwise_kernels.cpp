@@ -15,11 +15,6 @@ namespace sparseinfer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-void set_grid(ChangeSet& set, const Shape& shape) {
-  set.batch = shape[0];
-  set.height = shape[2];
-  set.width = shape[3];
-}
 
 class PoolChangeKernel : public ChangeKernel {
  public:
@@ -27,22 +22,12 @@ class PoolChangeKernel : public ChangeKernel {
       : op_(op), g_(g), kind_(kind), count_include_pad_(count_include_pad) {}
 
   void run(ChangeStep& s) const override {
-    const ChangeSet& in_set = *s.in_sets[0];
-    if (s.dense || s.full || in_set.kind == ChangeSet::Kind::All) return run_op_densely(op_, s);
-    ChangeSet& out_set = *s.out_sets[0];
-    if (in_set.kind == ChangeSet::Kind::None) {
-      out_set.set_none();
-      s.stats->changed_fraction = 0.0;
-      return;
-    }
-    auto t0 = Clock::now();
-    mark_affected_outputs(in_set, g_, *s.flags);
-    set_grid(out_set, s.outputs[0]->shape());
-    extract_changes(*s.flags, out_set);
-    pool_at_pixels(s.inputs[0]->f32(), kind_, count_include_pad_, g_, out_set.pixels.data(),
-                   static_cast<int64_t>(out_set.pixels.size()), s.outputs[0]->f32(), s.exec->threads);
-    s.stats->changed_fraction = out_set.fraction();
-    s.times->other_ms += ms_since(t0);
+    run_at_affected_outputs(
+        op_, s, [&](const ChangeSet& in_set, std::vector<uint8_t>& flags) { mark_affected_outputs(in_set, g_, flags); },
+        [&](const int32_t* pixels, int64_t n) {
+          pool_at_pixels(s.inputs[0]->f32(), kind_, count_include_pad_, g_, pixels, n, s.outputs[0]->f32(),
+                         s.exec->threads);
+        });
   }
 
  private:
@@ -68,21 +53,11 @@ class EltwiseChangeKernel : public ChangeKernel {
       if (set->kind == ChangeSet::Kind::All || !spatial_[i]) return run_op_densely(op_, s);
       any = true;
     }
-    ChangeSet& out_set = *s.out_sets[0];
-    if (!any) {
-      out_set.set_none();
-      s.stats->changed_fraction = 0.0;
-      return;
-    }
+    if (!any) return keep_outputs(s);
     auto t0 = Clock::now();
-    std::vector<uint8_t>& flags = *s.flags;
     const Tensor& out = *s.outputs[0];
-    flags.resize(static_cast<size_t>(out.dim(0) * out.dim(2) * out.dim(3)));
-    for (const ChangeSet* set : s.in_sets)
-      if (set && set->kind == ChangeSet::Kind::Pixels)
-        for (int32_t p : set->pixels) flags[static_cast<size_t>(p)] = 1;
-    set_grid(out_set, out.shape());
-    extract_changes(flags, out_set);
+    ChangeSet& out_set = *s.out_sets[0];
+    union_input_changes(s, out_set);
 
     const int64_t dims[4] = {out.dim(0), out.dim(1), out.dim(2), out.dim(3)};
     auto operand = [&](size_t i) {
