@@ -65,7 +65,8 @@ static GstStaticPadTemplate src_template =
 struct _GstSparseinferElementPrivate {
   // How errors name the models: paths while loading, file names afterwards.
   std::string files, names;
-  gboolean opened = FALSE;  // open() succeeded, until stop()
+  gboolean opened = FALSE;          // open() succeeded, until stop()
+  GstCaps *refused_caps = nullptr;  // the last caps configure() refused, so their error is posted once
 
   /* Streaming thread. */
   GstVideoInfo info;
@@ -186,7 +187,9 @@ static void gst_sparseinfer_element_init(GstSparseinferElement *self) {
 }
 
 static void gst_sparseinfer_element_finalize(GObject *object) {
-  get_priv(GST_SPARSEINFER_ELEMENT(object))->~Private();
+  Private *priv = get_priv(GST_SPARSEINFER_ELEMENT(object));
+  gst_clear_caps(&priv->refused_caps);
+  priv->~Private();
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
@@ -232,13 +235,9 @@ const gchar *gst_sparseinfer_element_get_stream_id(GstSparseinferElement *self) 
 // Upstream offers refused caps again with every buffer it tries to push: the
 // error is posted for the first refusal of these caps only.
 static gboolean refused_before(GstSparseinferElement *self, GstCaps *caps) {
-  static GQuark quark = g_quark_from_static_string("sparseinfer-refused-caps");
-  auto *refused = static_cast<GstCaps *>(g_object_get_qdata(G_OBJECT(self), quark));
-  if (caps && refused && gst_caps_is_equal(refused, caps)) return TRUE;
-  if (caps)
-    g_object_set_qdata_full(G_OBJECT(self), quark, gst_caps_ref(caps), (GDestroyNotify)gst_caps_unref);
-  else
-    g_object_set_qdata(G_OBJECT(self), quark, nullptr);
+  Private *priv = get_priv(self);
+  if (caps && priv->refused_caps && gst_caps_is_equal(priv->refused_caps, caps)) return TRUE;
+  gst_caps_replace(&priv->refused_caps, caps);
   return FALSE;
 }
 
