@@ -31,4 +31,16 @@ inline Node make_node(const std::string& op_type, size_t n_inputs, size_t n_outp
   return n;
 }
 
+// Output tensors allocated from infer()'s descriptors, with `pointers` to
+// them for forward() (a returned vector keeps its buffer, so they stay valid).
+inline std::vector<Tensor> allocate_outputs(const std::vector<Tensor>& descriptors, std::vector<Tensor*>& pointers) {
+  std::vector<Tensor> outputs(descriptors.size());
+  pointers.clear();
+  for (size_t i = 0; i < descriptors.size(); ++i) {
+    outputs[i].allocate(descriptors[i].dtype(), descriptors[i].shape());
+    pointers.push_back(&outputs[i]);
+  }
+  return outputs;
+}
+
 }  // namespace sparseinfer::test

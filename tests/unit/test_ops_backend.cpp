@@ -35,13 +35,8 @@ Activation activation(ActivationKind kind) {
 // value computed at run time), then runs it on `inputs`.
 std::vector<Tensor> run(Op& op, const std::vector<const Tensor*>& infer_inputs,
                         const std::vector<const Tensor*>& inputs) {
-  std::vector<Tensor> descs = op.infer(infer_inputs);
-  std::vector<Tensor> outs(descs.size());
   std::vector<Tensor*> out_ptrs;
-  for (size_t i = 0; i < descs.size(); ++i) {
-    outs[i].allocate(descs[i].dtype(), descs[i].shape());
-    out_ptrs.push_back(&outs[i]);
-  }
+  std::vector<Tensor> outs = test::allocate_outputs(op.infer(infer_inputs), out_ptrs);
   Scratch scratch;
   ExecContext ctx{2, &scratch};
   op.forward(inputs, out_ptrs, ctx);

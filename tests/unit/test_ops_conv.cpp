@@ -27,13 +27,8 @@ std::vector<Tensor> run_op(const Node& node, const std::vector<const Tensor*>& i
                            int64_t* macs = nullptr) {
   OpInfo info{&node, 13, "test.onnx"};
   auto op = create_op(info);
-  std::vector<Tensor> descs = op->infer(inputs);
-  std::vector<Tensor> outs(descs.size());
   std::vector<Tensor*> out_ptrs;
-  for (size_t i = 0; i < descs.size(); ++i) {
-    outs[i].allocate(descs[i].dtype(), descs[i].shape());
-    out_ptrs.push_back(&outs[i]);
-  }
+  std::vector<Tensor> outs = test::allocate_outputs(op->infer(inputs), out_ptrs);
   Scratch scratch;
   ExecContext ctx{threads, &scratch};
   op->forward(inputs, out_ptrs, ctx);
