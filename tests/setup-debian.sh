@@ -11,7 +11,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler nlohmann-json3-dev
   libopenblas-dev libopencv-dev libgtest-dev opencv-doc
-  python3 python3-numpy python3-torch python3-onnx python3-matplotlib
+  python3 python3-venv python3-numpy python3-torch python3-onnx python3-matplotlib
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
 missing=()
@@ -33,3 +33,7 @@ ninja -C "$builddir"
 # Models under ~5 MB are committed; the larger ones are regenerated (seeded,
 # byte-identical) by the script that made the committed ones.
 /usr/bin/python3 examples/models/make_models.py --out examples/models --missing-only
+
+# The peers that tests and benchmarks compare against (ONNX Runtime, OpenVINO),
+# from PyPI into a venv of their own; the product does not use them.
+BUILDDIR=$builddir tests/peers/peer-venv.sh >/dev/null
