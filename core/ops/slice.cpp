@@ -57,7 +57,9 @@ class SliceOp : public Op {
       if (step == 0) op_fail(info_, "a step of 0 is not allowed");
       int64_t start = starts[i] < 0 ? starts[i] + dim : starts[i];
       int64_t end = ends[i] < 0 ? ends[i] + dim : ends[i];
-      if (step > 0) {
+      if (dim == 0) {
+        start = end = 0;
+      } else if (step > 0) {
         start = std::clamp<int64_t>(start, 0, dim);
         end = std::clamp<int64_t>(end, 0, dim);
       } else {
@@ -66,10 +68,12 @@ class SliceOp : public Op {
       }
       // ceil((end - start) / step) elements, none when the range is empty.
       int64_t count = 0;
-      if (step > 0 && end > start) count = (end - start + step - 1) / step;
-      if (step < 0 && end < start) count = (start - end + (-step) - 1) / (-step);
-      start_[k] = start;
-      step_[k] = step;
+      // (written so that a huge step cannot overflow)
+      if (step > 0 && end > start) count = (end - start - 1) / step + 1;
+      if (step < 0 && end < start)
+        count = static_cast<int64_t>(static_cast<uint64_t>(start - end - 1) / (0 - static_cast<uint64_t>(step))) + 1;
+      start_[k] = count ? start : 0;
+      step_[k] = count > 1 ? step : 1;  // a single element needs no stride (nor a huge one)
       out[k] = count;
     }
     return {Tensor::descriptor(x.dtype(), out)};

@@ -127,6 +127,23 @@ TEST(VisionOps, SliceSplitTileRefuseBadParameters) {
   EXPECT_NE(error_of(make_node("Split", 2, 2), 13, {&x, &split}).find("add up to 3"), std::string::npos);
   Tensor repeats = Tensor::from_i64({1}, {2});
   EXPECT_NE(error_of(make_node("Tile", 2), 13, {&x, &repeats}).find("rank 2"), std::string::npos);
+  // Steps too large to multiply: one element, read without overflow.
+  const int64_t lowest = std::numeric_limits<int64_t>::min(), highest = std::numeric_limits<int64_t>::max();
+  Tensor from_end = Tensor::from_i64({1}, {3}), to_start = Tensor::from_i64({1}, {lowest});
+  Tensor axis1 = Tensor::from_i64({1}, {1}), huge_back = Tensor::from_i64({1}, {lowest});
+  Tensor last = run_op(make_node("Slice", 5), 13, {&x, &from_end, &to_start, &axis1, &huge_back})[0];
+  ASSERT_EQ(last.shape(), (Shape{2, 1}));
+  EXPECT_EQ(last.f32()[1], x.f32()[7]);
+  Tensor zero = Tensor::from_i64({1}, {0}), to_end = Tensor::from_i64({1}, {highest});
+  Tensor huge_forward = Tensor::from_i64({1}, {highest});
+  Tensor first = run_op(make_node("Slice", 5), 13, {&x, &zero, &to_end, &axis1, &huge_forward})[0];
+  ASSERT_EQ(first.shape(), (Shape{2, 1}));
+  EXPECT_EQ(first.f32()[1], x.f32()[4]);
+  // An empty axis sliced backwards stays empty.
+  Tensor empty = Tensor::descriptor(DType::Float32, {0, 4});
+  empty.allocate(DType::Float32, {0, 4});
+  Tensor back = Tensor::from_i64({1}, {-1}), axis0 = Tensor::from_i64({1}, {0});
+  EXPECT_EQ(run_op(make_node("Slice", 5), 13, {&empty, &zero, &to_start, &axis0, &back})[0].shape(), (Shape{0, 4}));
   Node d2s = make_node("DepthToSpace", 1);
   d2s.attributes["blocksize"] = Attribute::of_int(2);
   Tensor three_channels = random_tensor({1, 3, 2, 2}, 2);
