@@ -50,24 +50,24 @@ using namespace sparseinfer;
 namespace {
 
 // The operators sparseinfer promises to run; cases using others are left out.
-const std::set<std::string> kSupportedOps = {"Conv",       "ConvTranspose", "BatchNormalization",
-                                             "Relu",       "Clip",          "LeakyRelu",
-                                             "PRelu",      "Sigmoid",       "HardSigmoid",
-                                             "HardSwish",  "Tanh",          "Add",
-                                             "Sub",        "Mul",           "Div",
-                                             "MaxPool",    "AveragePool",   "GlobalAveragePool",
-                                             "Concat",     "Resize",        "Upsample",
-                                             "Flatten",    "Reshape",       "Transpose",
-                                             "Gemm",       "MatMul",        "Softmax",
-                                             "Pad",        "Identity",      "Dropout",
-                                             "Constant",   "Shape",         "Gather",
-                                             "Unsqueeze",  "Squeeze",       "Slice",
-                                             "Split",      "DepthToSpace",  "SpaceToDepth",
-                                             "ReduceMean", "ReduceMax",     "ReduceSum",
-                                             "Pow",        "Sqrt",          "Exp",
-                                             "Neg",        "Abs",           "Min",
-                                             "Max",        "Erf",           "Cast",
-                                             "Expand",     "Tile"};
+const std::set<std::string> kSupportedOps = {"Conv",          "ConvTranspose", "BatchNormalization",
+                                             "Relu",          "Clip",          "LeakyRelu",
+                                             "PRelu",         "Sigmoid",       "HardSigmoid",
+                                             "HardSwish",     "Tanh",          "Add",
+                                             "Sub",           "Mul",           "Div",
+                                             "MaxPool",       "AveragePool",   "GlobalAveragePool",
+                                             "GlobalMaxPool", "Concat",        "Resize",
+                                             "Upsample",      "Flatten",       "Reshape",
+                                             "Transpose",     "Gemm",          "MatMul",
+                                             "Softmax",       "Pad",           "Identity",
+                                             "Dropout",       "Constant",      "Shape",
+                                             "Gather",        "Unsqueeze",     "Squeeze",
+                                             "Slice",         "Split",         "DepthToSpace",
+                                             "SpaceToDepth",  "ReduceMean",    "ReduceMax",
+                                             "ReduceSum",     "Pow",           "Sqrt",
+                                             "Exp",           "Neg",           "Abs",
+                                             "Min",           "Max",           "Erf",
+                                             "Cast",          "Expand",        "Tile"};
 
 const char* const kSuites[] = {"node", "pytorch-converted", "pytorch-operator"};
 
