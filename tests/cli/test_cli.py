@@ -375,6 +375,57 @@ class CliTest(unittest.TestCase):
         path = self.external_model(model_dir, "link.bin", w)
         self.expect_failure(run_cli("info", path), 1, "link.bin", "outside the model's directory")
 
+    def test_run_pytorch_conv_net_with_the_vision_operators(self):
+        """A conv network exported by PyTorch through pixel_shuffle
+        (DepthToSpace CRD), GELU (Erf), split (Split), slicing, mean/amax/sum
+        (Reduce*), pow/sqrt/exp/abs/neg, minimum/maximum and an int64 round
+        trip (Cast), run by `sparseinfer run` and compared with PyTorch's own
+        output. (PyTorch 1.13 exports pixel_unshuffle as Reshape/Transpose,
+        and repeat/expand through ConstantOfShape and Where, which the core
+        does not have; the ONNX node tests cover SpaceToDepth, Tile, Expand.)"""
+        import torch
+
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.c1 = torch.nn.Conv2d(3, 16, 3, padding=1)
+                self.c2 = torch.nn.Conv2d(4, 8, 3, padding=1)
+                self.c3 = torch.nn.Conv2d(16, 4, 3, padding=1)
+
+            def forward(self, x):
+                y = torch.nn.functional.gelu(self.c1(x))                  # Erf
+                y = torch.nn.functional.pixel_shuffle(y, 2)               # DepthToSpace (CRD)
+                y = self.c2(y)
+                y = torch.nn.functional.pixel_unshuffle(y, 2)             # Reshape, Transpose
+                a, b = torch.split(y, [16, 16], dim=1)                    # Split
+                y = torch.maximum(a.abs(), torch.minimum(b, -a))          # Abs, Neg, Min, Max
+                y = torch.sqrt(y.pow(2) + 1.0) * torch.exp(-y.abs())      # Pow, Sqrt, Exp
+                y = y - y.mean(dim=1, keepdim=True)                       # ReduceMean
+                y = y / (y.amax(dim=(2, 3), keepdim=True) + 2.0)          # ReduceMax
+                top = y[:, :, : y.shape[2] // 2, :]                       # Slice
+                y = torch.cat([top, top], dim=2)
+                s = y.sum(dim=1, keepdim=True)                            # ReduceSum
+                q = (y * 16.0).to(torch.int64).to(torch.float32) / 16.0   # Cast
+                return self.c3(q + s)
+
+        torch.manual_seed(0)
+        net = Net().eval()
+        x = torch.randn(1, 3, 16, 20)
+        path = self.path("torch_vision_ops.onnx")
+        with torch.no_grad():
+            want = net(x).numpy()
+            torch.onnx.export(net, (x,), path, opset_version=13, input_names=["x"], output_names=["y"])
+        used = {n.op_type for n in onnx.load(path).graph.node}
+        for op in ("Erf", "DepthToSpace", "Split", "Abs", "Neg", "Min", "Max", "Pow", "Sqrt", "Exp",
+                   "ReduceMean", "ReduceMax", "Slice", "ReduceSum", "Cast"):
+            self.assertIn(op, used, "the export no longer produces " + op)
+        np.save(self.path("torch_x.npy"), x.numpy())
+        r = run_cli("run", path, "--input", self.path("torch_x.npy"), "--output", self.path("torch_y.npy"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = np.load(self.path("torch_y.npy"))
+        self.assertEqual(got.shape, want.shape)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit("usage: test_cli.py PATH/TO/sparseinfer")
