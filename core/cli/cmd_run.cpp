@@ -41,7 +41,10 @@ void print_run_help(std::ostream& os) {
         "  --input FILE    one .npy file per graph input, in graph order; the model is\n"
         "                  compiled for the shapes of these arrays. float32 (float64 is\n"
         "                  converted) for float inputs, int64 (int32/bool converted) for\n"
-        "                  int64 inputs; C order, little-endian\n"
+        "                  int64 inputs; C order, little-endian. int64 inputs are\n"
+        "                  compiled in as constants (shape parameters such as\n"
+        "                  Reshape's shape or Slice's starts), so the graph folds\n"
+        "                  them like initializers\n"
         "  --output FILE   where to write graph outputs, in graph order (float32 or int64\n"
         "                  .npy); fewer --output than graph outputs writes the first ones\n"
         "  --threads N     CPU threads (default 0: all cores)\n"
@@ -85,7 +88,12 @@ int cmd_run(const std::vector<std::string>& argv) {
       throw Error(input_files[i] + ": holds " + dtype_name(t.dtype()) + " data but model input '" + vi.name + "' is " +
                   dtype_name(vi.dtype));
     options.input_shapes.push_back(t.shape());
-    inputs.push_back(std::move(t));
+    // int64 inputs carry shape parameters in the graphs this core runs:
+    // bound as constants, constant folding sees them before compiling.
+    if (vi.dtype == DType::Int64)
+      options.constant_inputs[vi.name] = std::move(t);
+    else
+      inputs.push_back(std::move(t));
   }
 
   Engine engine(model, options);

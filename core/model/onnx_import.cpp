@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <climits>
+#include <filesystem>
 #include <functional>
 #include <queue>
 #include <set>
@@ -22,8 +23,13 @@ namespace {
 
 class Importer {
  public:
-  Importer(std::string label, const LoadLimits& limits, const std::vector<std::string>& supported)
-      : label_(std::move(label)), limits_(limits), supported_(supported.begin(), supported.end()) {}
+  // `model_dir` is where external data files may live; empty refuses them.
+  Importer(std::string label, std::string model_dir, const LoadLimits& limits,
+           const std::vector<std::string>& supported)
+      : label_(std::move(label)),
+        model_dir_(std::move(model_dir)),
+        limits_(limits),
+        supported_(supported.begin(), supported.end()) {}
 
   Model run(const onnx::ModelProto& proto);
 
@@ -43,6 +49,7 @@ class Importer {
   void check_and_sort();
 
   std::string label_;
+  std::string model_dir_;
   LoadLimits limits_;
   Model model_;
   std::set<std::string> supported_;
@@ -77,7 +84,7 @@ void Importer::read_initializers(const onnx::GraphProto& graph) {
   for (const auto& init : graph.initializer()) {
     Tensor t;
     try {
-      t = tensor_from_proto(init, limits_);
+      t = tensor_from_proto(init, limits_, model_dir_);
     } catch (const ModelError&) {
       throw;
     } catch (const Error& e) {
@@ -174,7 +181,7 @@ Attribute Importer::read_attribute(const Node& node, const onnx::AttributeProto&
     case AP::TENSOR:
       a.kind = Attribute::Kind::Tensor;
       try {
-        a.tensor = std::make_shared<const Tensor>(tensor_from_proto(proto.t(), limits_));
+        a.tensor = std::make_shared<const Tensor>(tensor_from_proto(proto.t(), limits_, model_dir_));
       } catch (const ModelError&) {
         throw;
       } catch (const Error& e) {
@@ -332,25 +339,28 @@ static Model guarded(const std::string& label, Fn&& fn) {
   }
 }
 
-static Model parse_model(const std::string& bytes, const std::string& label, const LoadLimits& limits,
-                         const std::vector<std::string>& supported) {
+static Model parse_model(const std::string& bytes, const std::string& label, const std::string& model_dir,
+                         const LoadLimits& limits, const std::vector<std::string>& supported) {
   if (bytes.empty()) throw ModelError(label, "", "", "file is empty");
   if (bytes.size() > limits.max_file_bytes || bytes.size() > static_cast<size_t>(INT_MAX))
     throw ModelError(label, "", "", "model is " + std::to_string(bytes.size()) + " bytes, larger than the limit");
   onnx::ModelProto proto;
   if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     throw ModelError(label, "", "", "not a valid ONNX protobuf (truncated or corrupted)");
-  return Importer(label, limits, supported).run(proto);
+  return Importer(label, model_dir, limits, supported).run(proto);
 }
 
 Model import_model_bytes(const std::string& bytes, const std::string& label, const LoadLimits& limits,
                          const std::vector<std::string>& supported) {
-  return guarded(label, [&] { return parse_model(bytes, label, limits, supported); });
+  return guarded(label, [&] { return parse_model(bytes, label, std::string(), limits, supported); });
 }
 
 Model import_model_file(const std::string& path, const LoadLimits& limits, const std::vector<std::string>& supported) {
-  return guarded(path,
-                 [&] { return parse_model(read_file_bytes(path, limits.max_file_bytes), path, limits, supported); });
+  // External data files are looked up beside the model file.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  return guarded(
+      path, [&] { return parse_model(read_file_bytes(path, limits.max_file_bytes), path, dir, limits, supported); });
 }
 
 }  // namespace sparseinfer

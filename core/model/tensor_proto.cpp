@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 
+#include "model/external_data.h"
 #include "model/file_bytes.h"
 #include "sparseinfer/error.h"
 
@@ -41,10 +42,8 @@ static int64_t checked_numel(const Shape& dims, const LoadLimits& limits, const 
   return count;
 }
 
-Tensor tensor_from_proto(const onnx::TensorProto& proto, const LoadLimits& limits) {
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const LoadLimits& limits, const std::string& model_dir) {
   const std::string what = "tensor '" + proto.name() + "'";
-  if (proto.data_location() == onnx::TensorProto_DataLocation_EXTERNAL || proto.external_data_size() > 0)
-    throw Error(what + " uses external data, which is not supported; re-export the model with the weights embedded");
   if (proto.has_segment()) throw Error(what + " is segmented, which is not supported");
   DType dtype = supported_dtype(proto.data_type(), what);
   Shape dims(proto.dims().begin(), proto.dims().end());
@@ -53,6 +52,13 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const LoadLimits& limit
 
   // Sizes are checked against the data already in memory before allocating.
   const size_t n = static_cast<size_t>(count);
+  if (proto.data_location() == onnx::TensorProto_DataLocation_EXTERNAL || proto.external_data_size() > 0) {
+    // Stored little-endian like raw_data (the only byte order this core runs on).
+    std::string bytes = read_external_data(proto, model_dir, n * elem_bytes, what);
+    Tensor t(dtype, dims);
+    if (n > 0) std::memcpy(t.raw(), bytes.data(), n * elem_bytes);
+    return t;
+  }
   if (proto.has_raw_data()) {
     if (proto.raw_data().size() != n * elem_bytes)
       throw Error(what + " with shape " + shape_str(dims) + " needs " + std::to_string(n * elem_bytes) +

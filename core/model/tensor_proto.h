@@ -16,8 +16,11 @@ namespace sparseinfer {
 std::string onnx_dtype_name(int32_t elem_type);
 
 // Reads a float32 or int64 tensor; throws Error with a reason that names the
-// tensor for any other type, external data, bad dims or a size mismatch.
-Tensor tensor_from_proto(const onnx::TensorProto& proto, const LoadLimits& limits);
+// tensor for any other type, bad dims or a size mismatch. External data is
+// read from a file inside `model_dir` (model/external_data.h); with an empty
+// `model_dir` it is refused.
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const LoadLimits& limits,
+                         const std::string& model_dir = std::string());
 
 // Reads a graph input/output description. Throws Error for element types
 // other than float32 and int64, and for non-tensor types.

@@ -103,6 +103,16 @@ void register_resize_ops(OpTable& table);      // Resize, Upsample
 void register_pad_ops(OpTable& table);         // Pad
 // Shape, Gather, Unsqueeze, Squeeze, Concat, Flatten, Reshape, Transpose, Identity, Dropout, Constant
 void register_shape_ops(OpTable& table);
+void register_unary_ops(OpTable& table);        // Sqrt, Exp, Neg, Abs, Erf
+void register_pow_ops(OpTable& table);          // Pow
+void register_min_max_ops(OpTable& table);      // Min, Max (variadic, broadcasting)
+void register_reduce_ops(OpTable& table);       // ReduceMean, ReduceMax, ReduceSum
+void register_slice_ops(OpTable& table);        // Slice
+void register_split_ops(OpTable& table);        // Split
+void register_expand_ops(OpTable& table);       // Expand
+void register_tile_ops(OpTable& table);         // Tile
+void register_cast_ops(OpTable& table);         // Cast (float32 <-> int64)
+void register_depth_space_ops(OpTable& table);  // DepthToSpace (DCR, CRD), SpaceToDepth
 
 // The CPU backend's table of fast operators, defined in core/cpu/cpu_ops.cpp.
 // Only this declaration reaches ops/: no header of a backend is included here.

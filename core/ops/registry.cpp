@@ -36,6 +36,16 @@ static const OpTable& reference_table() {
     register_resize_ops(t);
     register_shape_ops(t);
     register_pad_ops(t);
+    register_unary_ops(t);
+    register_pow_ops(t);
+    register_min_max_ops(t);
+    register_reduce_ops(t);
+    register_slice_ops(t);
+    register_split_ops(t);
+    register_expand_ops(t);
+    register_tile_ops(t);
+    register_cast_ops(t);
+    register_depth_space_ops(t);
     return t;
   }();
   return table;

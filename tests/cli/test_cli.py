@@ -274,6 +274,158 @@ class CliTest(unittest.TestCase):
                                     self.path("no/such/dir/d.npy")), 1, "cannot open")
 
 
+    # --- operators of issue 15, int64 inputs bound as constants, external data --
+
+    NEW_OPS = ("Slice", "Split", "DepthToSpace", "SpaceToDepth", "Squeeze", "Unsqueeze", "ReduceMean", "ReduceMax",
+               "ReduceSum", "Pow", "Sqrt", "Exp", "Neg", "Abs", "Min", "Max", "Erf", "Cast", "Expand", "Tile")
+    ONNX_NODE_TESTS = "/usr/share/libonnx-testdata/data/node"
+
+    def test_info_lists_the_vision_operators(self):
+        r = run_cli("info", "--ops")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        listed = r.stdout.split()
+        for op in self.NEW_OPS:
+            self.assertIn(op, listed)
+
+    def run_onnx_node_test(self, name):
+        """Runs an ONNX node test case through `sparseinfer run`, every input
+        from the command line, and compares each output with the data set's."""
+        case = os.path.join(self.ONNX_NODE_TESTS, name)
+        # The test data is a build dependency of this test: missing data fails.
+        self.assertTrue(os.path.isdir(case), case + " is missing (Debian package libonnx-testdata)")
+        data = os.path.join(case, "test_data_set_0")
+        model = onnx.load(os.path.join(case, "model.onnx"))
+        args = ["run", os.path.join(case, "model.onnx")]
+        int64_inputs = 0
+        for i, vi in enumerate(model.graph.input):
+            arr = numpy_helper.to_array(onnx.load_tensor(os.path.join(data, "input_%d.pb" % i)))
+            int64_inputs += arr.dtype == np.int64
+            npy = self.path("%s_in%d.npy" % (name, i))
+            np.save(npy, arr)
+            args += ["--input", npy]
+        self.assertGreater(int64_inputs, 0, name + " has no int64 input")
+        expected = []
+        for i, _ in enumerate(model.graph.output):
+            expected.append(numpy_helper.to_array(onnx.load_tensor(os.path.join(data, "output_%d.pb" % i))))
+            args += ["--output", self.path("%s_out%d.npy" % (name, i))]
+        r = run_cli(*args)
+        self.assertEqual(r.returncode, 0, name + ": " + r.stderr)
+        for i, want in enumerate(expected):
+            got = np.load(self.path("%s_out%d.npy" % (name, i)))
+            self.assertEqual(got.shape, want.shape, name)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)
+
+    def test_run_binds_int64_inputs_as_constants(self):
+        # Shape parameters fed as graph inputs: before the binding `run`
+        # refused these ("must be a constant").
+        for name in ("test_reshape_reordered_all_dims", "test_reshape_negative_extended_dims", "test_slice",
+                     "test_slice_neg_steps", "test_tile", "test_expand_dim_changed", "test_unsqueeze_two_axes",
+                     "test_squeeze_negative_axes", "test_split_variable_parts_2d", "test_reduce_sum_keepdims_random"):
+            with self.subTest(name=name):
+                self.run_onnx_node_test(name)
+
+    def external_model(self, directory, location, w):
+        """A 1x1 conv whose weight lives in external data at `location`."""
+        os.makedirs(directory, exist_ok=True)
+        weight = numpy_helper.from_array(w, "w")
+        weight.ClearField("raw_data")
+        weight.data_location = TensorProto.EXTERNAL
+        entry = weight.external_data.add()
+        entry.key, entry.value = "location", location
+        graph = helper.make_graph(
+            [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], "external",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 3])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 3, 3])], [weight])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 7
+        path = os.path.join(directory, "model.onnx")
+        onnx.save(model, path)
+        return path
+
+    def test_external_data_inside_the_model_directory(self):
+        w = np.random.default_rng(5).standard_normal((4, 2, 1, 1)).astype(np.float32)
+        x = np.random.default_rng(6).standard_normal((1, 2, 3, 3)).astype(np.float32)
+        np.save(self.path("ext_x.npy"), x)
+        ref = np.einsum("oc,nchw->nohw", w[:, :, 0, 0], x)
+        model_dir = self.path("ext")
+        os.makedirs(os.path.join(model_dir, "weights"), exist_ok=True)
+        w.tofile(os.path.join(model_dir, "weights", "w.bin"))
+        for location in ("weights/w.bin", "weights/../weights/w.bin"):
+            path = self.external_model(model_dir, location, w)
+            r = run_cli("run", path, "--input", self.path("ext_x.npy"), "--output", self.path("ext_y.npy"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            np.testing.assert_allclose(np.load(self.path("ext_y.npy")), ref, rtol=1e-5, atol=1e-6)
+        # Missing file, and a file too short for the tensor.
+        path = self.external_model(model_dir, "nothing.bin", w)
+        self.expect_failure(run_cli("info", path), 1, "nothing.bin")
+        w[:2].tofile(os.path.join(model_dir, "short.bin"))
+        path = self.external_model(model_dir, "short.bin", w)
+        self.expect_failure(run_cli("info", path), 1, "short.bin", "too few")
+
+    def test_external_data_outside_the_model_directory_is_refused(self):
+        w = np.ones((4, 2, 1, 1), np.float32)
+        w.tofile(self.path("x.bin"))  # exists: the refusal is about where it is
+        model_dir = self.path("escape")
+        path = self.external_model(model_dir, "../x.bin", w)
+        self.expect_failure(run_cli("info", path), 1, "../x.bin", "outside the model's directory")
+        path = self.external_model(model_dir, self.path("x.bin"), w)
+        self.expect_failure(run_cli("info", path), 1, "x.bin", "absolute")
+        # A link inside the directory that points out of it is refused too.
+        os.symlink(self.path("x.bin"), os.path.join(model_dir, "link.bin"))
+        path = self.external_model(model_dir, "link.bin", w)
+        self.expect_failure(run_cli("info", path), 1, "link.bin", "outside the model's directory")
+
+    def test_run_pytorch_conv_net_with_the_vision_operators(self):
+        """A conv network exported by PyTorch through pixel_shuffle
+        (DepthToSpace CRD), GELU (Erf), split (Split), slicing, mean/amax/sum
+        (Reduce*), pow/sqrt/exp/abs/neg, minimum/maximum and an int64 round
+        trip (Cast), run by `sparseinfer run` and compared with PyTorch's own
+        output. (PyTorch 1.13 exports pixel_unshuffle as Reshape/Transpose,
+        and repeat/expand through ConstantOfShape and Where, which the core
+        does not have; the ONNX node tests cover SpaceToDepth, Tile, Expand.)"""
+        import torch
+
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.c1 = torch.nn.Conv2d(3, 16, 3, padding=1)
+                self.c2 = torch.nn.Conv2d(4, 8, 3, padding=1)
+                self.c3 = torch.nn.Conv2d(16, 4, 3, padding=1)
+
+            def forward(self, x):
+                y = torch.nn.functional.gelu(self.c1(x))                  # Erf
+                y = torch.nn.functional.pixel_shuffle(y, 2)               # DepthToSpace (CRD)
+                y = self.c2(y)
+                y = torch.nn.functional.pixel_unshuffle(y, 2)             # Reshape, Transpose
+                a, b = torch.split(y, [16, 16], dim=1)                    # Split
+                y = torch.maximum(a.abs(), torch.minimum(b, -a))          # Abs, Neg, Min, Max
+                y = torch.sqrt(y.pow(2) + 1.0) * torch.exp(-y.abs())      # Pow, Sqrt, Exp
+                y = y - y.mean(dim=1, keepdim=True)                       # ReduceMean
+                y = y / (y.amax(dim=(2, 3), keepdim=True) + 2.0)          # ReduceMax
+                top = y[:, :, : y.shape[2] // 2, :]                       # Slice
+                y = torch.cat([top, top], dim=2)
+                s = y.sum(dim=1, keepdim=True)                            # ReduceSum
+                q = (y * 16.0).to(torch.int64).to(torch.float32) / 16.0   # Cast
+                return self.c3(q + s)
+
+        torch.manual_seed(0)
+        net = Net().eval()
+        x = torch.randn(1, 3, 16, 20)
+        path = self.path("torch_vision_ops.onnx")
+        with torch.no_grad():
+            want = net(x).numpy()
+            torch.onnx.export(net, (x,), path, opset_version=13, input_names=["x"], output_names=["y"])
+        used = {n.op_type for n in onnx.load(path).graph.node}
+        for op in ("Erf", "DepthToSpace", "Split", "Abs", "Neg", "Min", "Max", "Pow", "Sqrt", "Exp",
+                   "ReduceMean", "ReduceMax", "Slice", "ReduceSum", "Cast"):
+            self.assertIn(op, used, "the export no longer produces " + op)
+        np.save(self.path("torch_x.npy"), x.numpy())
+        r = run_cli("run", path, "--input", self.path("torch_x.npy"), "--output", self.path("torch_y.npy"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = np.load(self.path("torch_y.npy"))
+        self.assertEqual(got.shape, want.shape)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit("usage: test_cli.py PATH/TO/sparseinfer")

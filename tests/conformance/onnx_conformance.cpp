@@ -3,6 +3,7 @@
 // outputs the ONNX reference produced.
 //
 // Usage: onnx_conformance DATA_DIR [--filter TEXT] [--timeout SECONDS] [--no-fork] [--no-freeze] [--verbose]
+//                         [--must-pass FILE]
 //
 // Cases come from DATA_DIR/{node,pytorch-converted,pytorch-operator}/*/.
 // A case that uses an operator outside kSupportedOps, or tensors of a dtype
@@ -14,8 +15,8 @@
 // runs in a child process so that a crash or a hang is reported as that
 // case's failure instead of ending the run. The summary goes to stdout, and
 // as JSON to the file named by SPARSEINFER_CONFORMANCE_JSON when set.
-// Exit status: 0 when no case failed, 1 when one did, 2 for a usage error,
-// 77 (skipped) when DATA_DIR does not exist.
+// Exit status: 0 when no case failed, 1 when one did or DATA_DIR does not
+// exist, 2 for a usage error.
 #include <onnx/onnx_pb.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,18 +50,24 @@ using namespace sparseinfer;
 namespace {
 
 // The operators sparseinfer promises to run; cases using others are left out.
-const std::set<std::string> kSupportedOps = {"Conv",      "ConvTranspose", "BatchNormalization",
-                                             "Relu",      "Clip",          "LeakyRelu",
-                                             "PRelu",     "Sigmoid",       "HardSigmoid",
-                                             "HardSwish", "Tanh",          "Add",
-                                             "Sub",       "Mul",           "Div",
-                                             "MaxPool",   "AveragePool",   "GlobalAveragePool",
-                                             "Concat",    "Resize",        "Upsample",
-                                             "Flatten",   "Reshape",       "Transpose",
-                                             "Gemm",      "MatMul",        "Softmax",
-                                             "Pad",       "Identity",      "Dropout",
-                                             "Constant",  "Shape",         "Gather",
-                                             "Unsqueeze", "Squeeze"};
+const std::set<std::string> kSupportedOps = {"Conv",          "ConvTranspose", "BatchNormalization",
+                                             "Relu",          "Clip",          "LeakyRelu",
+                                             "PRelu",         "Sigmoid",       "HardSigmoid",
+                                             "HardSwish",     "Tanh",          "Add",
+                                             "Sub",           "Mul",           "Div",
+                                             "MaxPool",       "AveragePool",   "GlobalAveragePool",
+                                             "GlobalMaxPool", "Concat",        "Resize",
+                                             "Upsample",      "Flatten",       "Reshape",
+                                             "Transpose",     "Gemm",          "MatMul",
+                                             "Softmax",       "Pad",           "Identity",
+                                             "Dropout",       "Constant",      "Shape",
+                                             "Gather",        "Unsqueeze",     "Squeeze",
+                                             "Slice",         "Split",         "DepthToSpace",
+                                             "SpaceToDepth",  "ReduceMean",    "ReduceMax",
+                                             "ReduceSum",     "Pow",           "Sqrt",
+                                             "Exp",           "Neg",           "Abs",
+                                             "Min",           "Max",           "Erf",
+                                             "Cast",          "Expand",        "Tile"};
 
 const char* const kSuites[] = {"node", "pytorch-converted", "pytorch-operator"};
 
@@ -84,6 +91,7 @@ struct Config {
   bool isolate = true;  // one child process per case
   bool freeze = true;   // retry with parameter inputs frozen (see parameter_inputs)
   bool verbose = false;
+  std::string must_pass_file;  // cases (one "suite/name" a line) that must pass, not be left out
 };
 
 // --- classifying errors ---------------------------------------------------
@@ -563,7 +571,8 @@ void write_json(const Summary& s, const std::string& path) {
 int usage(const std::string& problem) {
   std::cerr << "onnx_conformance: " << problem
             << "\nUsage: onnx_conformance DATA_DIR [--filter TEXT] [--timeout SECONDS] [--no-fork] [--no-freeze] "
-               "[--verbose]\n";
+               "[--verbose]\n"
+               "                        [--must-pass FILE]\n";
   return 2;
 }
 
@@ -583,6 +592,8 @@ int main(int argc, char** argv) {
       config.isolate = false;
     } else if (a == "--no-freeze") {
       config.freeze = false;
+    } else if (a == "--must-pass" && i + 1 < argc) {
+      config.must_pass_file = argv[++i];
     } else if (a == "--verbose" || a == "-v") {
       config.verbose = true;
     } else if (!a.empty() && a[0] != '-' && data_dir.empty()) {
@@ -593,9 +604,9 @@ int main(int argc, char** argv) {
   }
   if (data_dir.empty()) return usage("no DATA_DIR given");
   if (std::error_code ec; !fs::is_directory(data_dir, ec)) {
-    // Exit status 77 is meson's "skipped": the test data package is not installed here.
-    std::cerr << "onnx_conformance: " << data_dir << " does not exist (install libonnx-testdata); skipping\n";
-    return 77;
+    // Missing test data fails the run: a conformance check that skips can never fail.
+    std::cerr << "onnx_conformance: " << data_dir << " does not exist (install the Debian package libonnx-testdata)\n";
+    return 1;
   }
 
   std::vector<std::pair<std::string, fs::path>> cases;  // "suite/name", directory
@@ -643,5 +654,22 @@ int main(int argc, char** argv) {
   print_summary(summary, std::cout);
   if (const char* json_path = std::getenv("SPARSEINFER_CONFORMANCE_JSON"); json_path && *json_path)
     write_json(summary, json_path);
-  return summary.failures.empty() ? 0 : 1;
+  bool regressed = false;
+  if (!config.must_pass_file.empty()) {
+    // Cases that passed once must keep passing: a case that an operator change
+    // turns into "left out" would otherwise go unnoticed.
+    std::ifstream list(config.must_pass_file);
+    if (!list) return usage("cannot open --must-pass file " + config.must_pass_file);
+    const std::set<std::string> passed(summary.passed.begin(), summary.passed.end());
+    std::string name;
+    while (std::getline(list, name)) {
+      if (name.empty() || name[0] == '#') continue;
+      if (!config.filter.empty() && name.find(config.filter) == std::string::npos) continue;
+      if (!passed.count(name)) {
+        std::cout << "NOT PASSED (listed in " << config.must_pass_file << "): " << name << "\n";
+        regressed = true;
+      }
+    }
+  }
+  return summary.failures.empty() && !regressed ? 0 : 1;
 }

@@ -109,8 +109,9 @@ struct LoadLimits {
 
 // Reads and validates an ONNX file. Throws ModelError naming the file, the
 // node and the reason for a missing, empty, truncated, corrupted or hostile
-// file, an unsupported operator or attribute, cycles, dangling names or
-// external-data references. Never aborts.
+// file, an unsupported operator or attribute, cycles, dangling names, or
+// external data outside the model's own directory (external data inside it
+// is read; load_model_from_bytes has no directory and refuses it). Never aborts.
 Model load_model(const std::string& path, const LoadLimits& limits = {});
 Model load_model_from_bytes(const std::string& bytes, const std::string& label,
                             const LoadLimits& limits = {});
