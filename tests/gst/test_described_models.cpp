@@ -1,0 +1,374 @@
+// cbinferconv and sparseinferoverlay on the real pretrained networks of
+// examples/models/pretrained with a model description beside them (issue 15):
+// the SSD's boxes as GstVideoRegionOfInterestMeta named after the
+// description's labels, a property that overrides the description, a bad
+// description refused with an error naming the file and the field, the
+// selfie segmenter's class map drawn on the foreground only, and the same
+// network without a description behaving as before. Frames come from
+// vtest.avi (opencv-doc), frames 0-5 only.
+#include <glib/gstdio.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "sparseinfer-meta.h"
+
+// gstcheck.h defines fail(), which the C++ standard headers use as a name: it comes last.
+#include <gst/check/gstcheck.h>
+#include <gst/video/gstvideometa.h>
+#include <gst/video/video.h>
+
+namespace {
+
+const std::string kPretrained = std::string(SPARSEINFER_MODELS_DIR) + "/pretrained";
+const std::string kSsd = kPretrained + "/ssdlite_mbv2_pedestrian_300.onnx";
+const std::string kSelfie = kPretrained + "/mp_selfie_segmentation_dyn.onnx";
+const std::string kVtest = VTEST_AVI;
+
+// The SSD's preprocessing and decoding as examples/models/pretrained/README.md
+// gives them, with a score threshold of its own (0.8) that the property must override.
+const char *kSsdDescription = R"({
+  "input": {"color_order": "RGB", "resize": "stretch", "scale": 0.00784313725490196,
+            "mean": [1, 1, 1], "std": [1, 1, 1]},
+  "labels": ["background", "walker"],
+  "decoder": {"type": "ssd", "score_threshold": 0.8, "iou_threshold": 0.6, "background_class": true}
+})";
+
+const char *kSelfieDescription = R"({
+  "input": {"color_order": "RGB", "resize": "stretch", "scale": 0.00392156862745098,
+            "mean": [0, 0, 0], "std": [1, 1, 1]},
+  "labels": ["background", "person"],
+  "decoder": {"type": "segmentation", "activation": "none", "threshold": 0.5}
+})";
+
+// A folder holding a link to `model` as model.onnx and, unless `description`
+// is null, model.onnx.json with that text; removed by the destructor.
+struct ModelDir {
+  std::string dir, model, json;
+  ModelDir(const std::string &source, const char *description) {
+    fail_unless(g_file_test(source.c_str(), G_FILE_TEST_EXISTS), "missing model %s", source.c_str());
+    gchar *tmp = g_dir_make_tmp("described-XXXXXX", nullptr);
+    fail_unless(tmp != nullptr);
+    dir = tmp;
+    g_free(tmp);
+    model = dir + "/model.onnx";
+    json = model + ".json";
+    fail_unless(symlink(source.c_str(), model.c_str()) == 0, "cannot link %s", model.c_str());
+    if (description) fail_unless(g_file_set_contents(json.c_str(), description, -1, nullptr));
+  }
+  ~ModelDir() {
+    g_unlink(json.c_str());
+    g_unlink(model.c_str());
+    g_rmdir(dir.c_str());
+  }
+};
+
+struct Roi {
+  std::string type;
+  guint x, y, w, h;
+  gint label_id = -1;
+  gdouble confidence = -1;
+};
+
+// What one frame carried out of cbinferconv (pixels before the overlay) and
+// out of the pipeline (after it).
+struct Frame {
+  std::vector<Roi> rois;
+  std::vector<float> detections;  // the "detections" tensor, [N, 6]
+  gint64 map_w = 0, map_h = 0;
+  std::vector<guint8> class_map;  // the "class_map" tensor
+  gint background = -1;
+  gboolean has_tensor_meta = FALSE;
+  std::vector<guint8> before, after;
+  gint stride = 0;
+};
+
+std::vector<guint8> pixels(GstBuffer *buf) {
+  GstMapInfo map;
+  fail_unless(gst_buffer_map(buf, &map, GST_MAP_READ));
+  std::vector<guint8> bytes(map.data, map.data + map.size);
+  gst_buffer_unmap(buf, &map);
+  return bytes;
+}
+
+GstPadProbeReturn before_overlay(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *frames = static_cast<std::vector<Frame> *>(data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  Frame f;
+  f.before = pixels(buf);
+  gpointer state = nullptr;
+  while (GstMeta *m = gst_buffer_iterate_meta_filtered(buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+    auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
+    Roi r{g_quark_to_string(roi->roi_type), roi->x, roi->y, roi->w, roi->h};
+    if (GstStructure *det = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
+      gst_structure_get_int(det, "label_id", &r.label_id);
+      gst_structure_get_double(det, "confidence", &r.confidence);
+    }
+    f.rois.push_back(r);
+  }
+  if (const GstSparseinferTensorMeta *tm = gst_buffer_get_sparseinfer_tensor_meta(buf)) {
+    f.has_tensor_meta = TRUE;
+    f.background = tm->background_class;
+    if (const GstSparseinferTensor *t = gst_sparseinfer_tensor_meta_get_tensor(tm, "detections")) {
+      const gfloat *v = gst_sparseinfer_tensor_get_floats(t);
+      f.detections.assign(v, v + gst_sparseinfer_tensor_get_n_elements(t));
+    }
+    if (const GstSparseinferTensor *t = gst_sparseinfer_tensor_meta_get_tensor(tm, "class_map")) {
+      const guint8 *v = gst_sparseinfer_tensor_get_uint8s(t);
+      fail_unless(v != nullptr && t->n_dims == 3, "class_map must be uint8 [1, H, W]");
+      f.map_h = t->dims[1];
+      f.map_w = t->dims[2];
+      f.class_map.assign(v, v + gst_sparseinfer_tensor_get_n_elements(t));
+    }
+  }
+  frames->push_back(std::move(f));
+  return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn after_overlay(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *frames = static_cast<std::vector<Frame> *>(data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  for (Frame &f : *frames)
+    if (f.after.empty()) {
+      f.after = pixels(buf);
+      if (GstVideoMeta *vm = gst_buffer_get_video_meta(buf)) f.stride = vm->stride[0];
+      break;
+    }
+  return GST_PAD_PROBE_OK;
+}
+
+// The first `frames` frames of vtest.avi as RGB at width x height through
+// cbinferconv `infer_props` and sparseinferoverlay `overlay_props`; fails on an error.
+std::vector<Frame> run(const std::string &infer_props, const std::string &overlay_props, int width, int height,
+                       int frames) {
+  fail_unless(g_file_test(kVtest.c_str(), G_FILE_TEST_EXISTS), "missing %s (Debian package opencv-doc)",
+              kVtest.c_str());
+  const std::string launch = "filesrc location=" + kVtest + " ! decodebin ! videoconvert ! videoscale ! " +
+                             "video/x-raw,format=RGB,width=" + std::to_string(width) +
+                             ",height=" + std::to_string(height) + " ! identity eos-after=" + std::to_string(frames) +
+                             " ! cbinferconv name=infer mode=dense threads=2 " + infer_props +
+                             " ! sparseinferoverlay name=overlay stats=false " + overlay_props +
+                             " ! fakesink name=out sync=false";
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch(launch.c_str(), &err);
+  fail_unless(pipeline != nullptr && err == nullptr, "%s", err ? err->message : "");
+  std::vector<Frame> seen;
+  GstElement *infer = gst_bin_get_by_name(GST_BIN(pipeline), "infer");
+  GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+  GstPad *src = gst_element_get_static_pad(infer, "src");
+  GstPad *sink = gst_element_get_static_pad(out, "sink");
+  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, before_overlay, &seen, nullptr);
+  gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, after_overlay, &seen, nullptr);
+  gst_object_unref(src);
+  gst_object_unref(sink);
+  gst_object_unref(infer);
+  gst_object_unref(out);
+
+  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg =
+      gst_bus_timed_pop_filtered(bus, 180 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg != nullptr, "pipeline timed out");
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    GError *e = nullptr;
+    gchar *debug = nullptr;
+    gst_message_parse_error(msg, &e, &debug);
+    fail("pipeline error: %s (%s)", e->message, debug ? debug : "");
+  }
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  fail_unless_equals_int(seen.size(), frames);
+  return seen;
+}
+
+// cbinferconv with `model` and `props` brought to PAUSED; the state change
+// must fail with one LIBRARY/SETTINGS error, whose text is returned.
+std::string start_error(const std::string &model, const std::string &props) {
+  const std::string launch = "cbinferconv name=c model=" + model + " " + props;
+  GError *perr = nullptr;
+  GstElement *e = gst_parse_launch(launch.c_str(), &perr);
+  fail_unless(e != nullptr && perr == nullptr, "%s", perr ? perr->message : "");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != nullptr, "no error message");
+  GError *err = nullptr;
+  gst_message_parse_error(msg, &err, nullptr);
+  fail_unless(err->domain == GST_LIBRARY_ERROR && err->code == GST_LIBRARY_ERROR_SETTINGS, "%s", err->message);
+  std::string text = err->message;
+  g_error_free(err);
+  gst_message_unref(msg);
+  fail_unless(gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR) == nullptr, "a second error");
+  gst_element_set_state(e, GST_STATE_NULL);
+  gst_element_set_bus(e, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(e);
+  return text;
+}
+
+void expect_names(const std::string &text, const std::string &what) {
+  fail_unless(text.find(what) != std::string::npos, "'%s' not in: %s", what.c_str(), text.c_str());
+}
+
+size_t count_rois(const std::vector<Frame> &frames) {
+  size_t n = 0;
+  for (const Frame &f : frames) n += f.rois.size();
+  return n;
+}
+
+}  // namespace
+
+// The walkers of vtest.avi become ROI metas named after the description's
+// label, with the confidence and label id DL Streamer's "detection" parameter
+// carries, inside the frame; the "detections" tensor holds the same boxes.
+GST_START_TEST(test_ssd_detections_as_roi_metas) {
+  ModelDir m(kSsd, kSsdDescription);
+  const std::vector<Frame> frames = run("model=" + m.model, "", 768, 576, 4);
+  size_t total = 0;
+  for (const Frame &f : frames) {
+    fail_unless(f.has_tensor_meta);
+    fail_unless_equals_int(f.detections.size(), f.rois.size() * 6);
+    for (size_t i = 0; i < f.rois.size(); ++i) {
+      const Roi &r = f.rois[i];
+      fail_unless_equals_string(r.type.c_str(), "walker");
+      fail_unless_equals_int(r.label_id, 1);
+      fail_unless(r.confidence > 0.8 && r.confidence <= 1.0, "confidence %f below the description's 0.8", r.confidence);
+      fail_unless(r.w > 0 && r.h > 0 && r.x + r.w <= 768 && r.y + r.h <= 576, "ROI %u,%u %ux%u outside the frame", r.x,
+                  r.y, r.w, r.h);
+      const float *d = &f.detections[i * 6];
+      fail_unless(std::abs(d[4] - r.confidence) < 1e-6 && d[5] == 1.0f);
+      // The ROI is the tensor's box, rounded outwards and clipped to the frame.
+      fail_unless(r.x <= std::max(0.0f, d[0]) + 1 && r.y <= std::max(0.0f, d[1]) + 1);
+      // A pedestrian at this distance is taller than wide.
+      fail_unless(r.h > r.w, "a walker box %ux%u that is wider than tall", r.w, r.h);
+    }
+    total += f.rois.size();
+  }
+  fail_unless(total >= 4, "only %zu walkers in 4 frames of vtest.avi", total);
+}
+GST_END_TEST;
+
+// score-threshold set on the element wins over the description's 0.8.
+GST_START_TEST(test_property_overrides_description) {
+  ModelDir m(kSsd, kSsdDescription);
+  const std::vector<Frame> described = run("model=" + m.model, "", 768, 576, 3);
+  const std::vector<Frame> lowered = run("model=" + m.model + " score-threshold=0.3", "", 768, 576, 3);
+  double lowest = 1.0;
+  for (const Frame &f : lowered)
+    for (const Roi &r : f.rois) {
+      fail_unless(r.confidence > 0.3);
+      lowest = std::min(lowest, r.confidence);
+    }
+  fail_unless(count_rois(lowered) > count_rois(described), "score-threshold=0.3 found no more boxes (%zu vs %zu)",
+              count_rois(lowered), count_rois(described));
+  fail_unless(lowest < 0.8, "no box under the description's threshold although the property allows them");
+  const std::vector<Frame> raised = run("model=" + m.model + " score-threshold=0.95", "", 768, 576, 3);
+  for (const Frame &f : raised)
+    for (const Roi &r : f.rois) fail_unless(r.confidence > 0.95);
+  fail_unless(count_rois(raised) < count_rois(described));
+}
+GST_END_TEST;
+
+// A description that cannot be used stops the element at start, with one
+// error naming the JSON file and the field; nothing crashes.
+GST_START_TEST(test_bad_description_names_the_field) {
+  {
+    ModelDir m(kSsd, R"({"decoder": {"type": "ssd", "anchors": {"min_scale": "small"}}})");
+    const std::string text = start_error(m.model, "");
+    expect_names(text, "model.onnx.json");
+    expect_names(text, "min_scale");
+  }
+  {
+    ModelDir m(kSsd, R"({"input": {"mean": [0.5, 0.5]}, "decoder": {"type": "ssd"}})");
+    const std::string text = start_error(m.model, "");
+    expect_names(text, "model.onnx.json");
+    expect_names(text, "mean");
+  }
+  {
+    ModelDir m(kSsd, R"({"decoder": {"type": "yolo"}})");
+    const std::string text = start_error(m.model, "");
+    expect_names(text, "model.onnx.json");
+    expect_names(text, "type");
+  }
+  {
+    ModelDir m(kSsd, R"({"decoder": {"type": "ssd", "scores_output": "logits"}})");
+    const std::string text = start_error(m.model, "");
+    expect_names(text, "scores_output");
+  }
+  {
+    ModelDir m(kSsd, "{\"decoder\": ");
+    expect_names(start_error(m.model, ""), "model.onnx.json");
+  }
+}
+GST_END_TEST;
+
+// The selfie segmenter's class map rides on the tensor meta; the overlay
+// tints the person pixels and leaves every background pixel as it was.
+GST_START_TEST(test_overlay_tints_foreground_only) {
+  ModelDir m(kSelfie, kSelfieDescription);
+  const int w = 384, h = 288;
+  const std::vector<Frame> frames = run("model=" + m.model, "segmentation-opacity=0.5", w, h, 2);
+  for (const Frame &f : frames) {
+    fail_unless_equals_int(f.background, 0);
+    fail_unless(f.map_w == w && f.map_h == h, "class map %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT, f.map_w, f.map_h);
+    fail_unless(f.before.size() == f.after.size());
+    const size_t stride = f.stride ? size_t(f.stride) : size_t((w * 3 + 3) / 4 * 4);
+    size_t foreground = 0, changed = 0, background_changed = 0;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        const size_t at = size_t(y) * stride + size_t(x) * 3;
+        const bool differs = std::memcmp(&f.before[at], &f.after[at], 3) != 0;
+        if (f.class_map[size_t(y) * w + x] == 0) {
+          background_changed += differs;
+        } else {
+          ++foreground;
+          changed += differs;
+        }
+      }
+    fail_unless_equals_int(background_changed, 0);
+    fail_unless(foreground > size_t(w * h) / 200, "only %zu person pixels", foreground);
+    fail_unless(foreground < size_t(w * h) / 2, "%zu person pixels: the mask covers the background", foreground);
+    fail_unless(changed > foreground * 95 / 100, "%zu of %zu person pixels tinted", changed, foreground);
+  }
+}
+GST_END_TEST;
+
+// Without a description the selfie model is read as before: a segmentation of
+// its scores, no class map, and the overlay blends the argmax over the frame.
+GST_START_TEST(test_without_description_as_before) {
+  ModelDir m(kSelfie, nullptr);
+  const int w = 384, h = 288;
+  const std::vector<Frame> frames = run("model=" + m.model, "", w, h, 1);
+  const Frame &f = frames[0];
+  fail_unless(f.has_tensor_meta);
+  fail_unless(f.class_map.empty() && f.background == -1 && f.rois.empty());
+  size_t changed = 0;
+  for (size_t i = 0; i < f.before.size(); ++i) changed += f.before[i] != f.after[i];
+  fail_unless(changed > f.before.size() / 2, "the argmax blend covers the frame as before");
+
+  // And the SSD, whose outputs are not heatmap + boxes, gives tensors only.
+  ModelDir s(kSsd, nullptr);
+  const std::vector<Frame> ssd = run("model=" + s.model, "", 768, 576, 1);
+  fail_unless(ssd[0].has_tensor_meta && ssd[0].rois.empty() && ssd[0].detections.empty());
+}
+GST_END_TEST;
+
+static Suite *described_models_suite(void) {
+  Suite *s = suite_create("described_models");
+  TCase *tc = tcase_create("general");
+  tcase_set_timeout(tc, 600);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_ssd_detections_as_roi_metas);
+  tcase_add_test(tc, test_property_overrides_description);
+  tcase_add_test(tc, test_bad_description_names_the_field);
+  tcase_add_test(tc, test_overlay_tints_foreground_only);
+  tcase_add_test(tc, test_without_description_as_before);
+  return s;
+}
+
+GST_CHECK_MAIN(described_models);
