@@ -411,7 +411,12 @@ static gboolean gst_saliency_scheduler_open(GstSparseinferElement *element) {
   if (!sg::check_model_file(GST_ELEMENT(self), o.large_model, "large-model") ||
       !sg::check_model_file(GST_ELEMENT(self), o.small_model, "small-model"))
     return FALSE;
-  self->driver->open(settings);
+  try {
+    self->driver->open(settings);
+  } catch (const sg::DescriptionError &e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid model description: %s", e.what()), ("%s", e.what()));
+    return FALSE;
+  }
   const si::DualStreamRunner &runner = self->driver->runner();
   GST_INFO_OBJECT(self, "loaded %s (%dx%d, %" G_GINT64_FORMAT " MACs) and %s (%" G_GINT64_FORMAT " MACs, %s), %s T=%d",
                   o.large_model.c_str(), runner.input_width(), runner.input_height(), runner.large_macs(),
@@ -448,7 +453,7 @@ static GstSparseinferSaliencyState *saliency_snapshot(const si::DualStreamState 
 static void attach_results(GstBuffer *buf, const sg::SaliencyDriver &driver, const si::DualStreamResult &r) {
   GstSparseinferTensorMeta *meta = gst_buffer_add_sparseinfer_tensor_meta(buf, driver.model_name(r.stream).c_str(),
                                                                           GST_SPARSEINFER_TASK_CLASSIFICATION);
-  sg::set_meta_labels(meta, driver.runner().labels());
+  sg::set_meta_labels(meta, driver.labels());
   const gint64 prob_dims[2] = {1, si::kSaliencyClasses};
   const gint64 one[1] = {1};
   const gint64 stream = gint64(r.stream), delay = r.k, macs = r.macs;
