@@ -712,6 +712,22 @@ static void attach_held_tensors(GstBuffer *buf, const sg::CbinferDriver &driver)
   }
   if (driver.task() == GST_SPARSEINFER_TASK_DETECTION && driver.has_results())
     add_detections_tensor(meta, driver.held_detections());
+  // A classifier described as giving probabilities: the overlay shows them as
+  // they are ("probabilities") instead of a softmax of them.
+  const si::ModelDescription &description = driver.description();
+  if (driver.decoder() == si::DecoderKind::Classification && !description.classification.softmax) {
+    const std::vector<sg::HeldTensor> &held = driver.held_tensors();
+    const sg::HeldTensor *scores = held.empty() ? nullptr : &held[0];
+    for (const sg::HeldTensor &t : held)
+      if (t.name == description.classification.output) scores = &t;
+    if (scores && scores->dtype == si::DType::Float32 && scores->name != "probabilities") {
+      GBytes *bytes = shared_bytes(scores->data);
+      const std::vector<gint64> dims(scores->dims.begin(), scores->dims.end());
+      gst_sparseinfer_tensor_meta_add_tensor_bytes(meta, "probabilities", GST_SPARSEINFER_DTYPE_FLOAT32,
+                                                   guint(dims.size()), dims.data(), bytes);
+      g_bytes_unref(bytes);
+    }
+  }
   if (driver.held_class_map()) {
     GBytes *bytes = shared_bytes(driver.held_class_map());
     const gint64 dims[3] = {1, driver.class_map_height(), driver.class_map_width()};

@@ -28,6 +28,8 @@ const std::string kPretrained = std::string(SPARSEINFER_MODELS_DIR) + "/pretrain
 const std::string kSsd = kPretrained + "/ssdlite_mbv2_pedestrian_300.onnx";
 const std::string kSelfie = kPretrained + "/mp_selfie_segmentation_dyn.onnx";
 const std::string kVtest = VTEST_AVI;
+const std::string kSaliencyLarge = std::string(SPARSEINFER_MODELS_DIR) + "/saliency_large.onnx";
+const std::string kSaliencySmall = std::string(SPARSEINFER_MODELS_DIR) + "/saliency_small.onnx";
 // The shared reference decoder, beside the clone (CI has ../shared there).
 const std::string kOracle = std::string(SPARSEINFER_SOURCE_DIR) + "/../shared/models/reference_decode.py";
 
@@ -192,10 +194,9 @@ std::vector<Frame> run(const std::string &infer_props, const std::string &overla
   return seen;
 }
 
-// cbinferconv with `model` and `props` brought to PAUSED; the state change
-// must fail with one LIBRARY/SETTINGS error, whose text is returned.
-std::string start_error(const std::string &model, const std::string &props) {
-  const std::string launch = "cbinferconv name=c model=" + model + " " + props;
+// `element` (a gst-launch description of one element) brought to PAUSED; the
+// state change must fail with one LIBRARY/SETTINGS error, whose text is returned.
+std::string element_start_error(const std::string &launch) {
   GError *perr = nullptr;
   GstElement *e = gst_parse_launch(launch.c_str(), &perr);
   fail_unless(e != nullptr && perr == nullptr, "%s", perr ? perr->message : "");
@@ -216,6 +217,11 @@ std::string start_error(const std::string &model, const std::string &props) {
   gst_object_unref(bus);
   gst_object_unref(e);
   return text;
+}
+
+// cbinferconv with `model` and `props`: element_start_error().
+std::string start_error(const std::string &model, const std::string &props) {
+  return element_start_error("cbinferconv name=c model=" + model + " " + props);
 }
 
 void expect_names(const std::string &text, const std::string &what) {
@@ -448,6 +454,63 @@ GST_START_TEST(test_without_description_as_before) {
 }
 GST_END_TEST;
 
+// saliencyscheduler takes the large model's description: its class names reach
+// the tensor meta, and a description that cannot be used, or a small model
+// asking for other preprocessing than the large one, stops it at start.
+GST_START_TEST(test_saliencyscheduler_descriptions) {
+  const char *named = R"({"input": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+                         "labels": ["urban", "highway", "tunnel"], "decoder": {"type": "classification"}})";
+  ModelDir large(kSaliencyLarge, named), small(kSaliencySmall, nullptr);
+  GError *err = nullptr;
+  const std::string launch =
+      "videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=256,height=128 ! "
+      "saliencyscheduler large-model=" +
+      large.model + " small-model=" + small.model + " threads=1 ! fakesink name=out";
+  GstElement *pipeline = gst_parse_launch(launch.c_str(), &err);
+  fail_unless(pipeline != nullptr && err == nullptr, "%s", err ? err->message : "");
+  std::vector<std::string> labels;
+  GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+  GstPad *sink = gst_element_get_static_pad(out, "sink");
+  gst_pad_add_probe(
+      sink, GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        const GstSparseinferTensorMeta *tm = gst_buffer_get_sparseinfer_tensor_meta(GST_PAD_PROBE_INFO_BUFFER(info));
+        auto *seen = static_cast<std::vector<std::string> *>(data);
+        if (tm && tm->labels && seen->empty())
+          for (gchar **p = tm->labels; *p; ++p) seen->emplace_back(*p);
+        return GST_PAD_PROBE_OK;
+      },
+      &labels, nullptr);
+  gst_object_unref(sink);
+  gst_object_unref(out);
+  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg =
+      gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg != nullptr && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS, "the pipeline did not reach EOS");
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  fail_unless(labels == std::vector<std::string>({"urban", "highway", "tunnel"}), "labels not the description's");
+
+  {
+    ModelDir bad(kSaliencyLarge, R"({"input": {"std": [0.2, 0, 0.2]}})");
+    const std::string text =
+        element_start_error("saliencyscheduler large-model=" + bad.model + " small-model=" + small.model);
+    expect_names(text, "model.onnx.json");
+    expect_names(text, "std");
+  }
+  {
+    ModelDir other(kSaliencySmall, R"({"input": {"color_order": "BGR"}})");
+    const std::string text =
+        element_start_error("saliencyscheduler large-model=" + large.model + " small-model=" + other.model);
+    expect_names(text, other.json);
+    expect_names(text, "preprocessing");
+  }
+}
+GST_END_TEST;
+
 static Suite *described_models_suite(void) {
   Suite *s = suite_create("described_models");
   TCase *tc = tcase_create("general");
@@ -459,6 +522,7 @@ static Suite *described_models_suite(void) {
   tcase_add_test(tc, test_bad_description_names_the_field);
   tcase_add_test(tc, test_overlay_tints_foreground_only);
   tcase_add_test(tc, test_without_description_as_before);
+  tcase_add_test(tc, test_saliencyscheduler_descriptions);
   return s;
 }
 
