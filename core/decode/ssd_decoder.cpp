@@ -10,6 +10,31 @@
 
 namespace sparseinfer::decode {
 
+namespace {
+
+// Anchors per cell of layer l.
+size_t anchors_per_cell(const SsdAnchorParams& p, int l) {
+  if (l == 0 && p.reduce_boxes_in_lowest_layer) return 3;
+  return p.aspect_ratios.size() + (p.interpolated_scale_aspect_ratio > 0 ? 1 : 0);
+}
+
+// How many anchors ssd_anchors() makes, without making them.
+int64_t anchor_count(const SsdAnchorParams& p, int height, int width) {
+  auto ceil_div = [](int n, int s) { return (n + s - 1) / s; };
+  int gh = ceil_div(height, p.first_stride), gw = ceil_div(width, p.first_stride);
+  int64_t n = 0;
+  for (int l = 0; l < p.num_layers; ++l) {
+    if (l > 0) {
+      gh = ceil_div(gh, 2);
+      gw = ceil_div(gw, 2);
+    }
+    n += int64_t(gh) * gw * int64_t(anchors_per_cell(p, l));
+  }
+  return n;
+}
+
+}  // namespace
+
 std::vector<Anchor> ssd_anchors(const SsdAnchorParams& p, int height, int width) {
   auto ceil_div = [](int n, int s) { return (n + s - 1) / s; };
   // Scales spaced evenly from min to max over the layers, and 1.0 past the last (SSD eq. 4).
@@ -53,11 +78,13 @@ DecodeResult decode_ssd(const ModelDescription& d, const std::vector<NamedOutput
       enc.dim(0) != 1 || sc.dim(0) != 1 || enc.dim(2) != 4 || sc.dim(1) != enc.dim(1))
     throw Error("ssd outputs must be box encodings [1,A,4] and scores [1,A,C], got " + shape_str(enc.shape()) +
                 " and " + shape_str(sc.shape()));
-  const std::vector<Anchor> anchors = ssd_anchors(d.ssd.anchors, g.network_height, g.network_width);
-  if (int64_t(anchors.size()) != enc.dim(1))
-    throw Error("ssd: decoder.anchors make " + std::to_string(anchors.size()) + " anchors for a " +
+  // Counted first, so a description that does not fit the outputs never builds a huge anchor list.
+  const int64_t count = anchor_count(d.ssd.anchors, g.network_height, g.network_width);
+  if (count != enc.dim(1))
+    throw Error("ssd: decoder.anchors make " + std::to_string(count) + " anchors for a " +
                 std::to_string(g.network_width) + "x" + std::to_string(g.network_height) + " input, the outputs have " +
                 std::to_string(enc.dim(1)));
+  const std::vector<Anchor> anchors = ssd_anchors(d.ssd.anchors, g.network_height, g.network_width);
   const int64_t classes = sc.dim(2);
   const int64_t first_class = d.ssd.has_background_class ? 1 : 0;
   const BoxCoderParams& coder = d.ssd.box_coder;

@@ -291,8 +291,9 @@ ModelDescription parse_model_description(const std::string& json_text, const std
 }
 
 ModelDescription load_model_description(const std::string& model_path) {
+  // A malformed JSON file is reported before the (larger) model is read.
   const std::string side = model_path + ".json";
-  if (file_exists(side)) return parse_model_description(read_text(side), side);
+  if (file_exists(side)) parse_model_description(read_text(side), side);
   return load_model_description(load_model(model_path));
 }
 

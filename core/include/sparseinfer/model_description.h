@@ -115,10 +115,10 @@ struct ModelDescription {
 };
 
 // Reads the description of the model at `model_path` (the JSON file beside it,
-// else the ONNX file's metadata_props; the ONNX file is only read when there is
-// no JSON file). Absent when neither exists. Throws Error naming the file and
-// the JSON field (e.g. "m.onnx.json: decoder.anchors.min_scale: must be a number")
-// when the description is malformed.
+// else the ONNX file's metadata_props), as the Model overload below does.
+// Absent when neither exists. Throws Error naming the file and the JSON field
+// (e.g. "m.onnx.json: decoder.anchors.min_scale: must be a number") when the
+// description is malformed, and ModelError when the model cannot be read.
 ModelDescription load_model_description(const std::string& model_path);
 
 // The same for a model already loaded (model.path locates the JSON file, model.metadata
