@@ -188,9 +188,10 @@ std::vector<Frame> run(const std::string &infer_props, const std::string &overla
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
   // The last frame decoded before identity's EOS is not always the same
-  // picture (vtest.avi through avdec_msmpeg4): one more is run and dropped.
-  fail_unless_equals_int(seen.size(), frames + 1);
-  seen.pop_back();
+  // picture (vtest.avi through avdec_msmpeg4; it may come from later in the
+  // clip), and is not always delivered: one more is asked for and dropped.
+  fail_unless(seen.size() >= size_t(frames), "%zu frames of %d", seen.size(), frames);
+  seen.resize(size_t(frames));
   return seen;
 }
 
@@ -434,6 +435,59 @@ GST_START_TEST(test_overlay_tints_foreground_only) {
 }
 GST_END_TEST;
 
+// Letterboxed input (the 256x256 selfie model on 384x288 frames): the class
+// map covers the frame only, bars cropped (256x192 of the 256x256 output),
+// and the overlay still leaves the background as it was; the SSD's boxes map
+// back to the frame and find the walkers the stretched input finds.
+GST_START_TEST(test_letterbox_maps_back_to_the_frame) {
+  const std::string selfie_300 = kPretrained + "/mp_selfie_segmentation.onnx";
+  std::string letterboxed = kSelfieDescription;
+  letterboxed.replace(letterboxed.find("\"stretch\""), 9, "\"letterbox\"");
+  ModelDir m(selfie_300, letterboxed.c_str());
+  const std::vector<Frame> frames = run("model=" + m.model, "segmentation-opacity=0.5", 384, 288, 2);
+  const Frame &f = frames[0];
+  fail_unless(f.map_w == 256 && f.map_h == 192, "class map %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT ", want 256x192",
+              f.map_w, f.map_h);
+  size_t foreground = 0, background_changed = 0;
+  const size_t stride = f.stride ? size_t(f.stride) : size_t(384 * 3);
+  for (int y = 0; y < 288; ++y)
+    for (int x = 0; x < 384; ++x) {
+      // The overlay's nearest-cell stretch of the map over the frame.
+      const size_t cell = size_t(y * 192 / 288) * 256 + size_t(x * 256 / 384);
+      const size_t at = size_t(y) * stride + size_t(x) * 3;
+      const bool differs = std::memcmp(&f.before[at], &f.after[at], 3) != 0;
+      if (f.class_map[cell] == 0)
+        background_changed += differs;
+      else
+        ++foreground;
+    }
+  fail_unless_equals_int(background_changed, 0);
+  fail_unless(foreground > 0, "no person in the letterboxed frame");
+
+  std::string ssd_letterboxed = kSsdDescription;
+  ssd_letterboxed.replace(ssd_letterboxed.find("\"stretch\""), 9, "\"letterbox\"");
+  ModelDir stretched(kSsd, kSsdDescription), boxed(kSsd, ssd_letterboxed.c_str());
+  const std::vector<Frame> a = run("model=" + stretched.model + " score-threshold=0.5", "", 768, 576, 2);
+  const std::vector<Frame> b = run("model=" + boxed.model + " score-threshold=0.5", "", 768, 576, 2);
+  size_t matched = 0, total = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (const Roi &r : b[i].rois) {
+      fail_unless(r.x + r.w <= 768 && r.y + r.h <= 576);
+      ++total;
+      for (const Roi &q : a[i].rois) {
+        const double iw = std::min(r.x + r.w, q.x + q.w) - double(std::max(r.x, q.x));
+        const double ih = std::min(r.y + r.h, q.y + q.h) - double(std::max(r.y, q.y));
+        if (iw > 0 && ih > 0 && iw * ih / (double(r.w) * r.h + double(q.w) * q.h - iw * ih) > 0.5) {
+          ++matched;
+          break;
+        }
+      }
+    }
+  fail_unless(total > 0, "the letterboxed SSD found nothing");
+  fail_unless(matched * 2 >= total, "only %zu of %zu letterboxed boxes match a stretched one", matched, total);
+}
+GST_END_TEST;
+
 // Without a description the selfie model is read as before: a segmentation of
 // its scores, no class map, and the overlay blends the argmax over the frame.
 GST_START_TEST(test_without_description_as_before) {
@@ -521,6 +575,7 @@ static Suite *described_models_suite(void) {
   tcase_add_test(tc, test_property_overrides_description);
   tcase_add_test(tc, test_bad_description_names_the_field);
   tcase_add_test(tc, test_overlay_tints_foreground_only);
+  tcase_add_test(tc, test_letterbox_maps_back_to_the_frame);
   tcase_add_test(tc, test_without_description_as_before);
   tcase_add_test(tc, test_saliencyscheduler_descriptions);
   return s;
