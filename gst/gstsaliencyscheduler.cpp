@@ -20,6 +20,13 @@
  * change-pixel-threshold tune when it runs early). The small model can run in change
  * mode (CBinfer) on top.
  *
+ * The large model's description (MODEL.onnx.json beside it, or its
+ * metadata_props; docs/models.md) gives the preprocessing of both networks
+ * and the class names; a small model's description must ask for the same
+ * preprocessing. A description that cannot be used stops the element at
+ * start with an error naming the file and the field. Without one, the
+ * ImageNet mean and std on [0, 1] pixels and the model's "labels" metadata apply.
+ *
  * Each frame carries a #GstSparseinferTensorMeta (task classification) with
  * the tensors "probabilities" (float [1,3]), "stream" (int64 [1]: 0 large,
  * 1 small), "delay" (int64 [1]: k) and "macs" (int64 [1]: multiply-accumulates
