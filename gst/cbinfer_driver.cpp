@@ -35,6 +35,44 @@ std::string values_str(const std::array<double, 3>& values, unsigned count) {
 
 }  // namespace
 
+PreprocessOptions effective_preprocess(const ModelDescription& description, const CbinferSettings& settings) {
+  PreprocessOptions pre = description.present ? preprocess_options(description, 0, 0) : PreprocessOptions{};
+  const bool mean = !description.present || settings.set.mean, std = !description.present || settings.set.std;
+  // The properties speak of pixel values in [0, 1]; a description's own scale
+  // is folded into its mean and std before one of them is replaced.
+  if (mean || std) to_unit_scale(pre);
+  for (size_t c = 0; c < 3; ++c) {
+    if (mean) pre.mean[c] = float(settings.mean[c]);
+    if (std) pre.std[c] = float(settings.std[c]);
+  }
+  if (!description.present || settings.set.channel_order) pre.rgb = settings.rgb;
+  return pre;
+}
+
+DetectionParams effective_detection(const ModelDescription& description, const CbinferSettings& settings) {
+  if (!description.present) return settings.detection;
+  DetectionParams params = description.detection;
+  if (settings.set.score_threshold) params.score_threshold = settings.detection.score_threshold;
+  if (settings.set.nms_threshold) params.iou_threshold = settings.detection.iou_threshold;
+  if (settings.set.max_detections) params.max_detections = settings.detection.max_detections;
+  return params;
+}
+
+GstSparseinferTask decoder_task(DecoderKind kind) {
+  switch (kind) {
+    case DecoderKind::Ssd:
+    case DecoderKind::Centernet:
+      return GST_SPARSEINFER_TASK_DETECTION;
+    case DecoderKind::Segmentation:
+      return GST_SPARSEINFER_TASK_SEGMENTATION;
+    case DecoderKind::Classification:
+      return GST_SPARSEINFER_TASK_CLASSIFICATION;
+    case DecoderKind::None:
+      break;
+  }
+  return GST_SPARSEINFER_TASK_UNKNOWN;
+}
+
 void validate_settings(const CbinferSettings& settings) {
   if (settings.mean_count != 3)
     throw SettingError("mean", "'mean' needs 3 values, one per network input channel, got " +
@@ -109,17 +147,28 @@ void CbinferDriver::open(const CbinferSettings& settings) {
                            declared_dim(*model, 3) ? declared_dim(*model, 3) : kProbeSize}};
     Engine check(*model, probe);
   }
+  try {
+    description_ = load_model_description(*model);
+  } catch (const Error& e) {
+    throw DescriptionError(e.what());
+  }
   model_ = std::move(model);
-  task_ = settings.task ? *settings.task : guess_task();
-  if (task_ == GST_SPARSEINFER_TASK_DETECTION) {
+  // An explicit task wins; the description's decoder runs only for its own task.
+  const GstSparseinferTask described = decoder_task(description_.decoder);
+  task_ = settings.task ? *settings.task : description_.decoder != DecoderKind::None ? described : guess_task();
+  decoder_ = description_.decoder != DecoderKind::None && task_ == described ? description_.decoder : DecoderKind::None;
+  if (task_ == GST_SPARSEINFER_TASK_DETECTION && decoder_ == DecoderKind::None) {
     const std::string problem = detection_outputs_problem(*model_);
     if (!problem.empty()) {
       model_.reset();
       throw SettingError("task", problem + "; set 'task' to segmentation, classification or unknown");
     }
   }
+  preprocess_ = effective_preprocess(description_, settings);
+  decode_with_ = description_;
+  decode_with_.detection = effective_detection(description_, settings);
   model_name_ = base_name(settings.model_path);
-  labels_ = class_labels(*model_);
+  labels_ = description_.labels.empty() ? class_labels(*model_) : description_.labels;
 }
 
 void CbinferDriver::close() {
@@ -130,8 +179,12 @@ void CbinferDriver::close() {
   net_width_ = net_height_ = 0;
   held_.clear();
   held_detections_.clear();
+  held_class_map_.reset();
   model_name_.clear();
   labels_.clear();
+  description_ = ModelDescription{};
+  decode_with_ = ModelDescription{};
+  decoder_ = DecoderKind::None;
 }
 
 bool CbinferDriver::input_follows_frame() const {
@@ -141,6 +194,8 @@ bool CbinferDriver::input_follows_frame() const {
 
 bool CbinferDriver::configure(int frame_width, int frame_height) {
   if (!model_) throw Error("no model loaded");
+  frame_width_ = frame_width;
+  frame_height_ = frame_height;
   auto pick = [](int property, int declared, int frame) {
     return property > 0 ? property : declared ? declared : frame;
   };
@@ -213,6 +268,8 @@ void CbinferDriver::update(const CbinferSettings& settings) {
   settings_.refresh_interval = settings.refresh_interval;
   settings_.inference_interval = settings.inference_interval;
   settings_.detection = settings.detection;
+  settings_.set = settings.set;
+  decode_with_.detection = effective_detection(description_, settings_);
   if (threshold_changed)
     apply_thresholds_to_state();
   else if (scale_changed && state_ && settings_.mode == Mode::Change)
@@ -223,6 +280,7 @@ void CbinferDriver::reset() {
   if (state_) state_->reset();
   held_.clear();
   held_detections_.clear();
+  held_class_map_.reset();
 }
 
 bool CbinferDriver::due(uint64_t frame_index) const {
@@ -249,25 +307,36 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   if (has_results() && next_is_dense(frame_index)) state_->reset();  // refresh
 
   const auto t0 = std::chrono::steady_clock::now();
-  PreprocessOptions pre;
+  PreprocessOptions pre = preprocess_;
   pre.width = net_width_;
   pre.height = net_height_;
-  pre.rgb = settings_.rgb;
-  for (size_t c = 0; c < 3; ++c) {
-    pre.mean[c] = float(settings_.mean[c]);
-    pre.std[c] = float(settings_.std[c]);
-  }
   preprocess_frame(frame.pixels, frame.width, frame.height, frame.stride, frame.format, pre, input_);
   FrameResult result = engine_->run(*state_, {&input_});
-  std::vector<Detection> detections;
   const std::vector<TensorInfo>& outs = engine_->outputs();
-  if (task_ == GST_SPARSEINFER_TASK_DETECTION && result.outputs.size() >= 2) {
+  std::vector<Detection> detections;  // frame pixels
+  held_class_map_.reset();
+  if (decoder_ != DecoderKind::None) {
+    std::vector<NamedOutput> named;
+    for (size_t i = 0; i < result.outputs.size() && i < outs.size(); ++i)
+      named.push_back({outs[i].name, result.outputs[i]});
+    DecodeResult decoded = decode_outputs(decode_with_, named, frame_geometry(frame.width, frame.height, pre));
+    detections = std::move(decoded.detections);
+    if (!decoded.class_map.empty()) hold_class_map(decoded);
+  } else if (task_ == GST_SPARSEINFER_TASK_DETECTION && result.outputs.size() >= 2) {
     const Tensor *heatmap = result.outputs[0], *boxes = result.outputs[1];
     for (size_t i = 0; i < outs.size(); ++i) {
       if (outs[i].name == "heatmap") heatmap = result.outputs[i];
       if (outs[i].name == "boxes") boxes = result.outputs[i];
     }
-    detections = decode_centernet(*heatmap, *boxes, net_width_, net_height_, settings_.detection);
+    // Boxes from network input pixels to frame pixels.
+    const double sx = double(frame.width) / net_width_, sy = double(frame.height) / net_height_;
+    for (Detection d : decode_centernet(*heatmap, *boxes, net_width_, net_height_, settings_.detection)) {
+      d.x1 = float(d.x1 * sx);
+      d.x2 = float(d.x2 * sx);
+      d.y1 = float(d.y1 * sy);
+      d.y2 = float(d.y2 * sy);
+      detections.push_back(d);
+    }
   }
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
@@ -283,16 +352,7 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
     h.data = std::make_shared<const std::vector<uint8_t>>(bytes, bytes + t.bytes());
     held_.push_back(std::move(h));
   }
-  // Boxes from network input pixels to frame pixels.
-  const double sx = double(frame.width) / net_width_, sy = double(frame.height) / net_height_;
-  held_detections_.clear();
-  for (Detection d : detections) {
-    d.x1 = float(d.x1 * sx);
-    d.x2 = float(d.x2 * sx);
-    d.y1 = float(d.y1 * sy);
-    d.y2 = float(d.y2 * sy);
-    held_detections_.push_back(d);
-  }
+  held_detections_ = std::move(detections);
 
   CbinferFrameStats stats;
   stats.inferred = true;
@@ -321,6 +381,19 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   for (size_t i = 0; i < stats.layer_changed_fractions.size() && i < result.layer_stats.size(); ++i)
     stats.layer_changed_fractions[i] = result.layer_stats[i].changed_fraction;
   return stats;
+}
+
+void CbinferDriver::hold_class_map(const DecodeResult& decoded) {
+  auto map = std::make_shared<std::vector<uint8_t>>(decoded.class_map.size());
+  for (size_t i = 0; i < map->size(); ++i) {
+    const int32_t id = decoded.class_map[i];
+    if (id < 0 || id > 255)
+      throw Error("segmentation class id " + std::to_string(id) + " does not fit the 8-bit class map (0..255)");
+    (*map)[i] = uint8_t(id);
+  }
+  held_class_map_ = std::move(map);
+  class_map_width_ = decoded.map_width;
+  class_map_height_ = decoded.map_height;
 }
 
 CbinferFrameStats CbinferDriver::hold(bool qos_skipped) const {

@@ -1,9 +1,10 @@
-// The machinery behind cbinferconv, free of GObject: loads a model, compiles
-// an engine for the frame size, keeps one stream's state, decides which
-// frames run the network (inference interval, QoS) and runs them through
-// preprocessing, the engine and the detection decoder. The results of the
-// last inference are held for the frames that skip it. The element glue owns
-// one of these and calls it from its streaming thread.
+// The machinery behind cbinferconv, free of GObject: loads a model and its
+// description (MODEL.onnx.json or metadata_props), compiles an engine for the
+// frame size, keeps one stream's state, decides which frames run the network
+// (inference interval, QoS) and runs them through preprocessing, the engine
+// and the decoder. The results of the last inference are held for the frames
+// that skip it. The element glue owns one of these and calls it from its
+// streaming thread.
 #pragma once
 
 #include <array>
@@ -14,12 +15,14 @@
 #include <utility>
 #include <vector>
 
+#include "element_support.h"
 #include "frame_view.h"
 #include "gstsparseinfertensormeta.h"
 #include "sparseinfer/decode.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
+#include "sparseinfer/model_description.h"
 #include "sparseinfer/preprocess.h"
 #include "sparseinfer/thresholds.h"
 
@@ -28,6 +31,13 @@ namespace sparseinfer::gst {
 // The detection decoder lives in the core (sparseinfer/decode.h).
 using sparseinfer::Detection;
 using sparseinfer::DetectionParams;
+
+// The properties that override the model description when they were set
+// (a property left at its default yields to the description).
+struct ExplicitProperties {
+  bool mean = false, std = false, channel_order = false;
+  bool score_threshold = false, nms_threshold = false, max_detections = false;
+};
 
 // Everything cbinferconv's properties set; the element keeps one under its
 // object lock and hands the driver a copy.
@@ -46,15 +56,28 @@ struct CbinferSettings {
   // How many values the mean and std properties were given; anything but 3 is
   // refused at start (validate_settings), the arrays then keep their last values.
   unsigned mean_count = 3, std_count = 3;
-  std::optional<GstSparseinferTask> task;  // none: guessed from the outputs
+  std::optional<GstSparseinferTask> task;  // none: the description's decoder, else guessed from the outputs
   float threshold = 0.1f;                  // every detecting layer
   std::string thresholds_file;             // per-layer thresholds overriding `threshold`
   float threshold_scale = 1.0f;            // factor on every threshold
   unsigned refresh_interval = 0;           // a dense frame every Nth (0: never)
   unsigned inference_interval = 1;         // the network on every Nth frame only
   DetectionParams detection;
+  ExplicitProperties set;  // which of the above override the model description
   bool emit_stats = false;
 };
+
+// The preprocessing a frame gets: the description's (its scale folded into
+// mean and std on [0, 1] pixel values) with the mean, std and channel-order
+// properties that were set on top, or the properties alone without a description.
+PreprocessOptions effective_preprocess(const ModelDescription& description, const CbinferSettings& settings);
+
+// The detection parameters: the description's, with the score-threshold,
+// nms-threshold and max-detections properties that were set on top.
+DetectionParams effective_detection(const ModelDescription& description, const CbinferSettings& settings);
+
+// The task a description's decoder produces (unknown for none).
+GstSparseinferTask decoder_task(DecoderKind kind);
 
 // A property value the driver cannot run with; names the property.
 class SettingError : public Error {
@@ -133,8 +156,15 @@ class CbinferDriver {
   // Guess from the graph outputs: "heatmap"+"boxes" -> detection, one
   // [N, C] output -> classification, one [N, C, H, W] -> segmentation.
   GstSparseinferTask guess_task() const;
-  // The task property's, or the guess when it is unset.
+  // The task property's, else the description's decoder's, else the guess.
   GstSparseinferTask task() const { return task_; }
+  // The model's description (present false when it has none).
+  const ModelDescription& description() const { return description_; }
+  // The decoder that runs: the description's, unless the task property
+  // asked for another task (then today's decoding of that task).
+  DecoderKind decoder() const { return decoder_; }
+  // The class id a segmentation's class map calls background (-1: none).
+  int background_class() const { return decoder_ == DecoderKind::Segmentation ? 0 : -1; }
 
   // Takes the settings that may change while playing: thresholds (applied to
   // the stream state when they changed), intervals and detection parameters.
@@ -168,10 +198,15 @@ class CbinferDriver {
   // The results of the last inference.
   const std::vector<HeldTensor>& held_tensors() const { return held_; }
   const std::vector<Detection>& held_detections() const { return held_detections_; }  // frame pixels
+  // Segmentation with a description: a class id per frame pixel of a
+  // width x height grid covering the frame (letterbox bars cropped); empty otherwise.
+  const std::shared_ptr<const std::vector<uint8_t>>& held_class_map() const { return held_class_map_; }
+  int class_map_width() const { return class_map_width_; }
+  int class_map_height() const { return class_map_height_; }
   bool has_results() const { return !held_.empty(); }
 
   // The model's file name (the model name on metas) and its class names
-  // (sparseinfer::class_labels; empty when it has none).
+  // (the description's, else sparseinfer::class_labels; empty when it has none).
   const std::string& model_name() const { return model_name_; }
   const std::vector<std::string>& labels() const { return labels_; }
 
@@ -179,13 +214,21 @@ class CbinferDriver {
   const Engine& engine() const { return *engine_; }
   const StreamState& state() const { return *state_; }
   int network_width() const { return net_width_; }
+  // The frame size of the last configure().
+  int frame_width() const { return frame_width_; }
+  int frame_height() const { return frame_height_; }
   int network_height() const { return net_height_; }
 
  private:
   void apply_thresholds_to_state();
+  void hold_class_map(const DecodeResult& decoded);
 
   CbinferSettings settings_;
   GstSparseinferTask task_ = GST_SPARSEINFER_TASK_UNKNOWN;
+  ModelDescription description_;
+  DecoderKind decoder_ = DecoderKind::None;
+  PreprocessOptions preprocess_;  // sizes set per frame
+  ModelDescription decode_with_;  // description_ with the effective detection parameters
   std::string model_name_;
   std::vector<std::string> labels_;
   std::unique_ptr<Model> model_;
@@ -194,9 +237,12 @@ class CbinferDriver {
   std::unique_ptr<StreamState> state_;
   Tensor input_;
   int net_width_ = 0, net_height_ = 0;
+  int frame_width_ = 0, frame_height_ = 0;
   uint64_t last_dense_index_ = 0;  // frame index of the last dense frame since the reset
   std::vector<HeldTensor> held_;
   std::vector<Detection> held_detections_;
+  std::shared_ptr<const std::vector<uint8_t>> held_class_map_;
+  int class_map_width_ = 0, class_map_height_ = 0;
   std::vector<uint8_t> mask_;
 };
 

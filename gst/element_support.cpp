@@ -77,6 +77,16 @@ PixelFormat pixel_format(GstVideoFormat format) {
   }
 }
 
+void to_unit_scale(PreprocessOptions &pre) {
+  const float k = 255.0f * pre.scale;
+  if (k == 0.0f || k == 1.0f) return;
+  for (size_t c = 0; c < 3; ++c) {
+    pre.mean[c] /= k;
+    pre.std[c] /= k;
+  }
+  pre.scale = 1.0f / 255.0f;
+}
+
 void set_meta_labels(GstSparseinferTensorMeta *meta, const std::vector<std::string> &labels) {
   if (!meta || labels.empty()) return;
   std::vector<const gchar *> strv;

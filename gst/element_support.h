@@ -12,9 +12,17 @@
 #include <vector>
 
 #include "sparseinfer-meta.h"
+#include "sparseinfer/error.h"
 #include "sparseinfer/preprocess.h"
 
 namespace sparseinfer::gst {
+
+// A model description (MODEL.onnx.json or the model's metadata_props) that
+// cannot be read; the message names the file and the field.
+class DescriptionError : public Error {
+ public:
+  using Error::Error;
+};
 
 // The file name without its folders (the model name on metas and messages).
 std::string base_name(const std::string &path);
@@ -36,6 +44,12 @@ bool starts_new_stream(GstEvent *event, std::string &stream_id);
 
 // Formats outside the elements' caps never reach this; RGB is the fallback.
 PixelFormat pixel_format(GstVideoFormat format);
+
+// Folds `pre.scale` into its mean and std so that they apply to pixel values
+// in [0, 1] (scale 1/255), the unit of the elements' mean and std properties:
+// (x * scale - m) / s equals (x / 255 - m / (255 scale)) / (s / (255 scale)).
+// A zero scale is left alone.
+void to_unit_scale(PreprocessOptions &pre);
 
 // Puts the model's class names (sparseinfer::class_labels) on `meta`; none when empty.
 void set_meta_labels(GstSparseinferTensorMeta *meta, const std::vector<std::string> &labels);

@@ -11,12 +11,28 @@
  * static camera most of the network is skipped, at the price of an error
  * bounded by the threshold. Threshold 0 gives the dense result.
  *
+ * A model description beside the model (MODEL.onnx.json, or the same JSON
+ * in the ONNX file's metadata_props; docs/models.md) says how the network
+ * wants its input (colour order, stretch or letterbox, scale, mean, std),
+ * names its classes and picks its decoder (ssd, centernet, segmentation,
+ * classification) with the decoder's parameters. The properties mean, std,
+ * channel-order, task, score-threshold, nms-threshold and max-detections
+ * override the description when they are set; left unset, the description's
+ * values hold. A description that cannot be read stops the element at start
+ * with an error naming the file and the field. A model without a description
+ * is read as before: the properties' defaults, the task guessed from the
+ * outputs.
+ *
  * Results ride on the buffer as #GstSparseinferTensorMeta (the output
- * tensors, the model name and a task hint) and #GstSparseinferStreamMeta
- * (stream id, frame index, the frame's statistics and the change mask of the
- * first layer); a detector's boxes are also attached as
- * #GstVideoRegionOfInterestMeta. Applications read them with the
- * sparseinfer-meta-1.0 library.
+ * tensors, the model name, the class names and a task hint) and
+ * #GstSparseinferStreamMeta (stream id, frame index, the frame's statistics
+ * and the change mask of the first layer). A detector's boxes, in frame
+ * pixels, are attached as #GstVideoRegionOfInterestMeta whose type is the
+ * class name, with a "detection" parameter (label_id, confidence and the box
+ * normalized to the frame, as DL Streamer writes it), and as the tensor
+ * "detections" [N, 6]. A described segmentation adds the tensor "class_map"
+ * (uint8 [1, H, W], a class per frame pixel) and names its background class
+ * on the meta. Applications read them with the sparseinfer-meta-1.0 library.
  *
  * The per-stream state is reset, and the next frame computed in full (dense),
  * on a new stream-id (STREAM_START), a FLUSH_STOP (flushing seeks), caps that
@@ -58,6 +74,10 @@
  *     thresholds-file=scenelabel.thresholds.json refresh-interval=250 ! sparseinferoverlay ! \
  *     videoconvert ! autovideosink
  * ]| A dashcam with calibrated per-layer thresholds and a dense refresh every 250 frames.
+ * |[
+ * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! \
+ *     cbinferconv model=ssdlite_mbv2_pedestrian_dyn.onnx ! sparseinferoverlay ! videoconvert ! autovideosink
+ * ]| Pedestrians found by a pretrained SSD, read as its model description says.
  * |[
  * gst-launch-1.0 v4l2src ! videoconvert ! queue max-size-buffers=2 leaky=downstream ! \
  *     cbinferconv model=cbinfer_personlabel.onnx thresholds-file=personlabel.thresholds.json ! \
@@ -177,11 +197,12 @@ static GType gst_cbinfer_conv_channel_order_get_type(void) {
 static GType gst_cbinfer_conv_task_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {GST_CBINFER_CONV_TASK_AUTO, "Guess from the model's outputs", "auto"},
+      {GST_CBINFER_CONV_TASK_AUTO, "The model description's decoder, else a guess from the outputs", "auto"},
       {GST_CBINFER_CONV_TASK_UNKNOWN, "Tensors only", "unknown"},
       {GST_CBINFER_CONV_TASK_SEGMENTATION, "Per-pixel class scores [1,C,h,w]", "segmentation"},
       {GST_CBINFER_CONV_TASK_CLASSIFICATION, "Class logits [1,C]", "classification"},
-      {GST_CBINFER_CONV_TASK_DETECTION, "heatmap [1,K,h,w] + boxes [1,4,h,w]", "detection"},
+      {GST_CBINFER_CONV_TASK_DETECTION,
+       "The description's ssd or centernet decoder, else heatmap [1,K,h,w] + boxes [1,4,h,w]", "detection"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstCbinferConvTask", values));
@@ -272,32 +293,38 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_MEAN,
       value_array_spec("mean", "Mean",
-                       "Per-channel mean subtracted from pixel values scaled to [0, 1], in network channel order "
-                       "(default <0.485, 0.456, 0.406>)"));
+                       "Per-channel mean subtracted from pixel values scaled to [0, 1], in network channel order; "
+                       "overrides the model description's (default without one <0.485, 0.456, 0.406>)"));
   g_object_class_install_property(
       gobject_class, PROP_STD,
       value_array_spec("std", "Standard deviation",
-                       "Per-channel divisor applied after the mean, in network channel order "
-                       "(default <0.229, 0.224, 0.225>)"));
+                       "Per-channel divisor applied after the mean, in network channel order; overrides the model "
+                       "description's (default without one <0.229, 0.224, 0.225>)"));
   g_object_class_install_property(
       gobject_class, PROP_CHANNEL_ORDER,
-      g_param_spec_enum("channel-order", "Channel order", "Colour plane order the network expects",
+      g_param_spec_enum("channel-order", "Channel order",
+                        "Colour plane order the network expects; overrides the model description's",
                         gst_cbinfer_conv_channel_order_get_type(), DEFAULT_CHANNEL_ORDER, ready));
   g_object_class_install_property(gobject_class, PROP_TASK,
-                                  g_param_spec_enum("task", "Task", "How the outputs are read",
+                                  g_param_spec_enum("task", "Task",
+                                                    "How the outputs are read; auto: the model description's decoder, "
+                                                    "else guessed from the outputs",
                                                     gst_cbinfer_conv_task_get_type(), DEFAULT_TASK, ready));
   g_object_class_install_property(
       gobject_class, PROP_SCORE_THRESHOLD,
-      g_param_spec_float("score-threshold", "Score threshold", "Detection: lowest heatmap score that becomes a box",
-                         0.0f, 1.0f, DEFAULT_SCORE_THRESHOLD, playing));
+      g_param_spec_float("score-threshold", "Score threshold",
+                         "Detection: lowest score that becomes a box; overrides the model description's", 0.0f, 1.0f,
+                         DEFAULT_SCORE_THRESHOLD, playing));
   g_object_class_install_property(
       gobject_class, PROP_NMS_THRESHOLD,
       g_param_spec_float("nms-threshold", "NMS threshold",
-                         "Detection: a box overlapping a better one of its class by more than this IoU is dropped",
+                         "Detection: a box overlapping a better one of its class by more than this IoU is dropped; "
+                         "overrides the model description's",
                          0.0f, 1.0f, DEFAULT_NMS_THRESHOLD, playing));
   g_object_class_install_property(
       gobject_class, PROP_MAX_DETECTIONS,
-      g_param_spec_uint("max-detections", "Max detections", "Detection: most boxes attached per frame", 0,
+      g_param_spec_uint("max-detections", "Max detections",
+                        "Detection: most boxes attached per frame; overrides the model description's", 0,
                         MAX_MAX_DETECTIONS, DEFAULT_MAX_DETECTIONS, playing));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
@@ -437,12 +464,15 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
       break;
     case PROP_MEAN:
       set_value_array(value, s.mean, s.mean_count);
+      s.set.mean = true;
       break;
     case PROP_STD:
       set_value_array(value, s.std, s.std_count);
+      s.set.std = true;
       break;
     case PROP_CHANNEL_ORDER:
       s.rgb = g_value_get_enum(value) == GST_CBINFER_CONV_CHANNEL_ORDER_RGB;
+      s.set.channel_order = true;
       break;
     case PROP_TASK:
       if (g_value_get_enum(value) == GST_CBINFER_CONV_TASK_AUTO)
@@ -452,12 +482,15 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
       break;
     case PROP_SCORE_THRESHOLD:
       s.detection.score_threshold = g_value_get_float(value);
+      s.set.score_threshold = true;
       break;
     case PROP_NMS_THRESHOLD:
       s.detection.iou_threshold = g_value_get_float(value);
+      s.set.nms_threshold = true;
       break;
     case PROP_MAX_DETECTIONS:
       s.detection.max_detections = int(g_value_get_uint(value));
+      s.set.max_detections = true;
       break;
     case PROP_EMIT_STATS:
       s.emit_stats = g_value_get_boolean(value);
@@ -564,7 +597,15 @@ static gboolean gst_cbinfer_conv_open(GstSparseinferElement *element) {
   } catch (const sg::SettingError &e) {
     post_setting_error(self, e);
     return FALSE;
+  } catch (const sg::DescriptionError &e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid model description of \"%s\": %s", name.c_str(), e.what()),
+                      ("%s", e.what()));
+    return FALSE;
   }
+  const si::ModelDescription &description = self->driver->description();
+  if (description.present)
+    GST_INFO_OBJECT(self, "model description %s: decoder %s, running %s", description.source.c_str(),
+                    si::decoder_kind_name(description.decoder), si::decoder_kind_name(self->driver->decoder()));
   GST_INFO_OBJECT(self, "loaded %s (%s, task %s)", settings.model_path.c_str(), si::mode_name(settings.mode),
                   gst_sparseinfer_task_to_string(self->driver->task()));
   return TRUE;
@@ -604,24 +645,43 @@ static void gst_cbinfer_conv_reset(GstSparseinferElement *element) {
   GST_CBINFER_CONV(element)->driver->reset();
 }
 
-// ROIs are named after the model's class names when it has them, else "class-N".
+// ROIs are named after the model's class names when it has them, else
+// "class-N", with a "detection" parameter as DL Streamer writes it
+// (label_id, confidence, the box normalized to the frame).
 static void attach_detections(GstBuffer *buf, const std::vector<sg::Detection> &detections,
-                              const std::vector<std::string> &labels) {
+                              const std::vector<std::string> &labels, int frame_width, int frame_height) {
+  const float fw = float(std::max(1, frame_width)), fh = float(std::max(1, frame_height));
   for (const sg::Detection &d : detections) {
-    const guint x = guint(std::max(0.0f, std::floor(d.x1)));
-    const guint y = guint(std::max(0.0f, std::floor(d.y1)));
-    const guint w = guint(std::max(0.0f, std::ceil(d.x2) - float(x)));
-    const guint h = guint(std::max(0.0f, std::ceil(d.y2) - float(y)));
+    // Rounded outwards and clipped to the frame (an SSD box may reach past its border).
+    const guint x = guint(std::clamp(std::floor(d.x1), 0.0f, fw));
+    const guint y = guint(std::clamp(std::floor(d.y1), 0.0f, fh));
+    const guint w = guint(std::max(0.0f, std::min(std::ceil(d.x2), fw) - float(x)));
+    const guint h = guint(std::max(0.0f, std::min(std::ceil(d.y2), fh) - float(y)));
     if (w == 0 || h == 0) continue;  // the decoder drops degenerate boxes; this guards the rounding
     gchar *label = d.label >= 0 && size_t(d.label) < labels.size() && !labels[size_t(d.label)].empty()
                        ? g_strdup(labels[size_t(d.label)].c_str())
                        : g_strdup_printf("class-%d", d.label);
     GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(buf, label, x, y, w, h);
+    // "label-id" is the name earlier releases used; "label_id" is DL Streamer's.
     gst_video_region_of_interest_meta_add_param(
-        roi, gst_structure_new("detection", "label-id", G_TYPE_INT, d.label, "label", G_TYPE_STRING, label,
-                               "confidence", G_TYPE_DOUBLE, double(d.score), nullptr));
+        roi, gst_structure_new("detection", "label_id", G_TYPE_INT, d.label, "label-id", G_TYPE_INT, d.label, "label",
+                               G_TYPE_STRING, label, "confidence", G_TYPE_DOUBLE, double(d.score), "x_min",
+                               G_TYPE_DOUBLE, double(std::clamp(d.x1 / fw, 0.0f, 1.0f)), "y_min", G_TYPE_DOUBLE,
+                               double(std::clamp(d.y1 / fh, 0.0f, 1.0f)), "x_max", G_TYPE_DOUBLE,
+                               double(std::clamp(d.x2 / fw, 0.0f, 1.0f)), "y_max", G_TYPE_DOUBLE,
+                               double(std::clamp(d.y2 / fh, 0.0f, 1.0f)), nullptr));
     g_free(label);
   }
+}
+
+// The decoded boxes as a tensor: [N, 6] of x1, y1, x2, y2 (frame pixels), confidence, class id.
+static void add_detections_tensor(GstSparseinferTensorMeta *meta, const std::vector<sg::Detection> &detections) {
+  std::vector<float> rows;
+  rows.reserve(detections.size() * 6);
+  for (const sg::Detection &d : detections) rows.insert(rows.end(), {d.x1, d.y1, d.x2, d.y2, d.score, float(d.label)});
+  const gint64 dims[2] = {gint64(detections.size()), 6};
+  gst_sparseinfer_tensor_meta_add_tensor(meta, "detections", GST_SPARSEINFER_DTYPE_FLOAT32, 2, dims, rows.data(),
+                                         rows.size() * sizeof(float));
 }
 
 using SharedData = std::shared_ptr<const std::vector<uint8_t>>;
@@ -630,19 +690,50 @@ static void release_shared_data(gpointer data) {
   delete static_cast<SharedData *>(data);
 }
 
-// The held results on a frame: the tensors share the driver's data, without a copy.
+// Data the driver holds, shared with the metas without a copy.
+static GBytes *shared_bytes(const SharedData &data) {
+  auto *ref = new SharedData(data);
+  return g_bytes_new_with_free_func((*ref)->data(), (*ref)->size(), release_shared_data, ref);
+}
+
+// The held results on a frame: the output tensors, the decoded detections and
+// a described segmentation's class map.
 static void attach_held_tensors(GstBuffer *buf, const sg::CbinferDriver &driver) {
   GstSparseinferTensorMeta *meta =
       gst_buffer_add_sparseinfer_tensor_meta(buf, driver.model_name().c_str(), driver.task());
   sg::set_meta_labels(meta, driver.labels());
   for (const sg::HeldTensor &t : driver.held_tensors()) {
-    auto *ref = new SharedData(t.data);
-    GBytes *bytes = g_bytes_new_with_free_func((*ref)->data(), (*ref)->size(), release_shared_data, ref);
+    GBytes *bytes = shared_bytes(t.data);
     const std::vector<gint64> dims(t.dims.begin(), t.dims.end());
     gst_sparseinfer_tensor_meta_add_tensor_bytes(
         meta, t.name.c_str(), t.dtype == si::DType::Int64 ? GST_SPARSEINFER_DTYPE_INT64 : GST_SPARSEINFER_DTYPE_FLOAT32,
         guint(dims.size()), dims.data(), bytes);
     g_bytes_unref(bytes);
+  }
+  if (driver.task() == GST_SPARSEINFER_TASK_DETECTION && driver.has_results())
+    add_detections_tensor(meta, driver.held_detections());
+  // A classifier described as giving probabilities: the overlay shows them as
+  // they are ("probabilities") instead of a softmax of them.
+  const si::ModelDescription &description = driver.description();
+  if (driver.decoder() == si::DecoderKind::Classification && !description.classification.softmax) {
+    const std::vector<sg::HeldTensor> &held = driver.held_tensors();
+    const sg::HeldTensor *scores = held.empty() ? nullptr : &held[0];
+    for (const sg::HeldTensor &t : held)
+      if (t.name == description.classification.output) scores = &t;
+    if (scores && scores->dtype == si::DType::Float32 && scores->name != "probabilities") {
+      GBytes *bytes = shared_bytes(scores->data);
+      const std::vector<gint64> dims(scores->dims.begin(), scores->dims.end());
+      gst_sparseinfer_tensor_meta_add_tensor_bytes(meta, "probabilities", GST_SPARSEINFER_DTYPE_FLOAT32,
+                                                   guint(dims.size()), dims.data(), bytes);
+      g_bytes_unref(bytes);
+    }
+  }
+  if (driver.held_class_map()) {
+    GBytes *bytes = shared_bytes(driver.held_class_map());
+    const gint64 dims[3] = {1, driver.class_map_height(), driver.class_map_width()};
+    gst_sparseinfer_tensor_meta_add_tensor_bytes(meta, "class_map", GST_SPARSEINFER_DTYPE_UINT8, 3, dims, bytes);
+    g_bytes_unref(bytes);
+    meta->background_class = driver.background_class();
   }
 }
 
@@ -694,8 +785,9 @@ static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, Gs
   }
 
   attach_held_tensors(buf, driver);
-  if (driver.task() == GST_SPARSEINFER_TASK_DETECTION)
-    attach_detections(buf, driver.held_detections(), driver.labels());
+  if (driver.task() == GST_SPARSEINFER_TASK_DETECTION) {
+    attach_detections(buf, driver.held_detections(), driver.labels(), driver.frame_width(), driver.frame_height());
+  }
   GstSparseinferFrameStats *stats = frame_stats(gst_sparseinfer_element_get_stream_id(element), frame_index, frame);
   gst_buffer_add_sparseinfer_stream_meta(buf, stats, frame.mask, guint(frame.mask_width), guint(frame.mask_height));
 

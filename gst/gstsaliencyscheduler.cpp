@@ -20,6 +20,13 @@
  * change-pixel-threshold tune when it runs early). The small model can run in change
  * mode (CBinfer) on top.
  *
+ * The large model's description (MODEL.onnx.json beside it, or its
+ * metadata_props; docs/models.md) gives the preprocessing of both networks
+ * and the class names; a small model's description must ask for the same
+ * preprocessing. A description that cannot be used stops the element at
+ * start with an error naming the file and the field. Without one, the
+ * ImageNet mean and std on [0, 1] pixels and the model's "labels" metadata apply.
+ *
  * Each frame carries a #GstSparseinferTensorMeta (task classification) with
  * the tensors "probabilities" (float [1,3]), "stream" (int64 [1]: 0 large,
  * 1 small), "delay" (int64 [1]: k) and "macs" (int64 [1]: multiply-accumulates
@@ -411,7 +418,12 @@ static gboolean gst_saliency_scheduler_open(GstSparseinferElement *element) {
   if (!sg::check_model_file(GST_ELEMENT(self), o.large_model, "large-model") ||
       !sg::check_model_file(GST_ELEMENT(self), o.small_model, "small-model"))
     return FALSE;
-  self->driver->open(settings);
+  try {
+    self->driver->open(settings);
+  } catch (const sg::DescriptionError &e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid model description: %s", e.what()), ("%s", e.what()));
+    return FALSE;
+  }
   const si::DualStreamRunner &runner = self->driver->runner();
   GST_INFO_OBJECT(self, "loaded %s (%dx%d, %" G_GINT64_FORMAT " MACs) and %s (%" G_GINT64_FORMAT " MACs, %s), %s T=%d",
                   o.large_model.c_str(), runner.input_width(), runner.input_height(), runner.large_macs(),
@@ -448,7 +460,7 @@ static GstSparseinferSaliencyState *saliency_snapshot(const si::DualStreamState 
 static void attach_results(GstBuffer *buf, const sg::SaliencyDriver &driver, const si::DualStreamResult &r) {
   GstSparseinferTensorMeta *meta = gst_buffer_add_sparseinfer_tensor_meta(buf, driver.model_name(r.stream).c_str(),
                                                                           GST_SPARSEINFER_TASK_CLASSIFICATION);
-  sg::set_meta_labels(meta, driver.runner().labels());
+  sg::set_meta_labels(meta, driver.labels());
   const gint64 prob_dims[2] = {1, si::kSaliencyClasses};
   const gint64 one[1] = {1};
   const gint64 stream = gint64(r.stream), delay = r.k, macs = r.macs;

@@ -4,8 +4,9 @@
  * @see_also: cbinferconv, saliencyscheduler
  *
  * Draws the results cbinferconv or saliencyscheduler attached to a frame onto the frame itself,
- * in place: segmentation classes as a colour blend (the argmax over the
- * class scores, stretched over the frame), the top-k classes of a classifier
+ * in place: segmentation classes as a colour blend (a described model's
+ * decoded class map, where background pixels stay as they are; otherwise
+ * the argmax over the class scores, stretched over the frame), the top-k classes of a classifier
  * with their probabilities (for saliencyscheduler also which network ran,
  * "(large)" or "(small k=N)"), detection boxes from the
  * #GstVideoRegionOfInterestMeta with class and confidence, the change mask of
@@ -329,6 +330,18 @@ void draw_segmentation(sg::Canvas &canvas, const GstSparseinferTensor &t, float 
   canvas.blend_label_map(labels, int(w), int(h), opacity);
 }
 
+// A decoded class map (uint8 [1, h, w] or [h, w], a class per pixel of the
+// frame): the foreground classes tinted, the background class left as it is.
+void draw_class_map(sg::Canvas &canvas, const GstSparseinferTensor &t, gint background_class, float opacity) {
+  const guint8 *classes = gst_sparseinfer_tensor_get_uint8s(&t);
+  if (!classes || t.n_dims < 2) return;
+  const int64_t h = t.dims[t.n_dims - 2], w = t.dims[t.n_dims - 1];
+  if (h < 1 || w < 1 || gst_sparseinfer_tensor_get_n_elements(&t) != h * w) return;
+  std::vector<int> labels(size_t(h * w));
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = classes[i] == background_class ? -1 : int(classes[i]);
+  canvas.blend_label_map(labels, int(w), int(h), opacity);
+}
+
 // A scalar int64 tensor's value, or `def` when the meta has no such tensor.
 gint64 int_tensor(const GstSparseinferTensorMeta &m, const char *name, gint64 def) {
   const GstSparseinferTensor *t = gst_sparseinfer_tensor_meta_get_tensor(&m, name);
@@ -445,8 +458,13 @@ static GstFlowReturn gst_sparseinfer_overlay_transform_frame_ip(GstVideoFilter *
 
   if (tensors && tensors->n_tensors > 0) {
     const GstSparseinferTensor &first = tensors->tensors[0];
-    if (s.segmentation && tensors->task == GST_SPARSEINFER_TASK_SEGMENTATION)
-      draw_segmentation(canvas, first, s.segmentation_opacity);
+    const GstSparseinferTensor *class_map = gst_sparseinfer_tensor_meta_get_tensor(tensors, "class_map");
+    if (s.segmentation && tensors->task == GST_SPARSEINFER_TASK_SEGMENTATION) {
+      if (class_map)
+        draw_class_map(canvas, *class_map, tensors->background_class, s.segmentation_opacity);
+      else
+        draw_segmentation(canvas, first, s.segmentation_opacity);
+    }
     if (s.classification && tensors->task == GST_SPARSEINFER_TASK_CLASSIFICATION)
       draw_classification(canvas, *tensors, s);
   }

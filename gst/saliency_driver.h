@@ -1,14 +1,17 @@
 // The machinery behind saliencyscheduler, free of GObject: loads the large
-// and the small network, keeps one stream's dual-stream state and runs frames
-// through the schedule. The element glue owns one of these and calls it from
+// and the small network with their descriptions (MODEL.onnx.json or
+// metadata_props: preprocessing and class names), keeps one stream's
+// dual-stream state and runs frames through the schedule. The element glue owns one of these and calls it from
 // its streaming thread.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "frame_view.h"
 #include "sparseinfer/dual_stream.h"
+#include "sparseinfer/model_description.h"
 
 namespace sparseinfer::gst {
 
@@ -21,7 +24,9 @@ struct SaliencySettings {
 
 class SaliencyDriver {
  public:
-  // Loads and checks both models; throws ModelError / Error.
+  // Loads and checks both models; throws ModelError / Error, and
+  // DescriptionError for a description that cannot be read or whose
+  // preprocessing differs between the two models (they share one input).
   void open(const SaliencySettings& settings);
   void close();
   bool is_open() const { return runner_ != nullptr; }
@@ -37,12 +42,17 @@ class SaliencyDriver {
     return stream == DualStream::Large ? large_name_ : small_name_;
   }
   const DualStreamRunner& runner() const { return *runner_; }
+  // Class names: the large model's description's, else its "labels" metadata.
+  const std::vector<std::string>& labels() const { return labels_; }
+  const ModelDescription& description() const { return description_; }
   const DualStreamState& state() const { return *state_; }
 
  private:
   std::unique_ptr<DualStreamRunner> runner_;
   std::unique_ptr<DualStreamState> state_;
   std::string large_name_, small_name_;
+  std::vector<std::string> labels_;
+  ModelDescription description_;  // the large model's
 };
 
 }  // namespace sparseinfer::gst

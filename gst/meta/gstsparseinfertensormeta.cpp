@@ -8,7 +8,15 @@
 namespace {
 
 gsize dtype_size(GstSparseinferDType dtype) {
-  return dtype == GST_SPARSEINFER_DTYPE_INT64 ? sizeof(gint64) : sizeof(gfloat);
+  switch (dtype) {
+    case GST_SPARSEINFER_DTYPE_INT64:
+      return sizeof(gint64);
+    case GST_SPARSEINFER_DTYPE_UINT8:
+      return sizeof(guint8);
+    case GST_SPARSEINFER_DTYPE_FLOAT32:
+      break;
+  }
+  return sizeof(gfloat);
 }
 
 gboolean tensor_meta_init(GstMeta *meta, gpointer, GstBuffer *) {
@@ -18,6 +26,7 @@ gboolean tensor_meta_init(GstMeta *meta, gpointer, GstBuffer *) {
   tmeta->n_tensors = 0;
   tmeta->tensors = nullptr;
   tmeta->labels = nullptr;
+  tmeta->background_class = -1;
   return TRUE;
 }
 
@@ -45,6 +54,7 @@ gboolean tensor_meta_transform(GstBuffer *dest, GstMeta *meta, GstBuffer *, GQua
   GstSparseinferTensorMeta *dst = gst_buffer_add_sparseinfer_tensor_meta(dest, src->model_name, src->task);
   if (!dst) return FALSE;
   gst_sparseinfer_tensor_meta_set_labels(dst, src->labels);
+  dst->background_class = src->background_class;
   for (guint i = 0; i < src->n_tensors; ++i) {
     const GstSparseinferTensor &t = src->tensors[i];
     gst_sparseinfer_tensor_meta_add_tensor_bytes(dst, t.name, t.dtype, t.n_dims, t.dims, t.data);
@@ -60,7 +70,7 @@ GType gst_sparseinfer_task_get_type(void) {
       {GST_SPARSEINFER_TASK_UNKNOWN, "Unknown", "unknown"},
       {GST_SPARSEINFER_TASK_SEGMENTATION, "Per-pixel class scores", "segmentation"},
       {GST_SPARSEINFER_TASK_CLASSIFICATION, "Class logits for the frame", "classification"},
-      {GST_SPARSEINFER_TASK_DETECTION, "Centre heatmap and box distances", "detection"},
+      {GST_SPARSEINFER_TASK_DETECTION, "Boxes with class and confidence", "detection"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) {
@@ -182,4 +192,10 @@ const gfloat *gst_sparseinfer_tensor_get_floats(const GstSparseinferTensor *tens
   g_return_val_if_fail(tensor != nullptr, nullptr);
   if (tensor->dtype != GST_SPARSEINFER_DTYPE_FLOAT32) return nullptr;
   return static_cast<const gfloat *>(g_bytes_get_data(tensor->data, nullptr));
+}
+
+const guint8 *gst_sparseinfer_tensor_get_uint8s(const GstSparseinferTensor *tensor) {
+  g_return_val_if_fail(tensor != nullptr, nullptr);
+  if (tensor->dtype != GST_SPARSEINFER_DTYPE_UINT8) return nullptr;
+  return static_cast<const guint8 *>(g_bytes_get_data(tensor->data, nullptr));
 }

@@ -17,12 +17,16 @@ G_BEGIN_DECLS
  * GstSparseinferTask:
  * @GST_SPARSEINFER_TASK_UNKNOWN: no interpretation is known
  * @GST_SPARSEINFER_TASK_SEGMENTATION: one tensor [1, classes, h, w] of
- *   per-pixel class scores covering the whole frame
+ *   per-pixel class scores covering the whole frame; a model with a
+ *   description (MODEL.onnx.json) adds the decoded "class_map" (uint8
+ *   [1, H, W], a class id per pixel of the frame) and names its background
+ *   class in @background_class
  * @GST_SPARSEINFER_TASK_CLASSIFICATION: one tensor [1, classes] of logits
- * @GST_SPARSEINFER_TASK_DETECTION: "heatmap" [1, classes, h, w] (sigmoid
- *   centre scores) and "boxes" [1, 4, h, w] (left, top, right, bottom
- *   distances in cells); boxes are also attached as
- *   GstVideoRegionOfInterestMeta
+ * @GST_SPARSEINFER_TASK_DETECTION: the detector's outputs ("heatmap"
+ *   [1, classes, h, w] and "boxes" [1, 4, h, w] without a description; a
+ *   described SSD's "box_encodings" and "scores") and the decoded
+ *   "detections" (float [N, 6]: x1, y1, x2, y2 in frame pixels, confidence,
+ *   class id); boxes are also attached as GstVideoRegionOfInterestMeta
  */
 typedef enum {
   GST_SPARSEINFER_TASK_UNKNOWN = 0,
@@ -38,10 +42,12 @@ GST_SPARSEINFER_META_API GType gst_sparseinfer_task_get_type(void);
  * GstSparseinferDType:
  * @GST_SPARSEINFER_DTYPE_FLOAT32: 32-bit IEEE float, native byte order
  * @GST_SPARSEINFER_DTYPE_INT64: 64-bit signed integer, native byte order
+ * @GST_SPARSEINFER_DTYPE_UINT8: 8-bit unsigned integer (class maps)
  */
 typedef enum {
   GST_SPARSEINFER_DTYPE_FLOAT32 = 0,
   GST_SPARSEINFER_DTYPE_INT64 = 1,
+  GST_SPARSEINFER_DTYPE_UINT8 = 2,
 } GstSparseinferDType;
 
 #define GST_SPARSEINFER_TENSOR_MAX_DIMS 8
@@ -72,7 +78,10 @@ typedef struct _GstSparseinferTensorMeta GstSparseinferTensorMeta;
  * @n_tensors: number of tensors
  * @tensors: (array length=n_tensors): the graph outputs, in graph order
  * @labels: (array zero-terminated=1) (nullable): class names by class index,
- *   from the model's "labels" metadata entry; NULL when the model has none
+ *   from the model's description or its "labels" metadata entry; NULL when
+ *   the model has none
+ * @background_class: the class id of the background in "class_map" (what
+ *   an overlay leaves undrawn), or -1 when no class is the background
  */
 struct _GstSparseinferTensorMeta {
   GstMeta meta;
@@ -81,6 +90,7 @@ struct _GstSparseinferTensorMeta {
   guint n_tensors;
   GstSparseinferTensor *tensors;
   gchar **labels;
+  gint background_class;
 };
 
 GST_SPARSEINFER_META_API GType gst_sparseinfer_tensor_meta_api_get_type(void);
@@ -129,6 +139,10 @@ gint64 gst_sparseinfer_tensor_get_n_elements(const GstSparseinferTensor *tensor)
 /* The float data of a FLOAT32 tensor, or NULL for another dtype. */
 GST_SPARSEINFER_META_API
 const gfloat *gst_sparseinfer_tensor_get_floats(const GstSparseinferTensor *tensor);
+
+/* The bytes of a UINT8 tensor, or NULL for another dtype. */
+GST_SPARSEINFER_META_API
+const guint8 *gst_sparseinfer_tensor_get_uint8s(const GstSparseinferTensor *tensor);
 
 GST_SPARSEINFER_META_API const gchar *gst_sparseinfer_task_to_string(GstSparseinferTask task);
 

@@ -115,7 +115,8 @@ GST_START_TEST(test_tensor_meta_equals_core_engine) {
     fail_unless(tm != nullptr);
     fail_unless_equals_string(tm->model_name, "segnet_small.onnx");
     fail_unless_equals_int(tm->task, GST_SPARSEINFER_TASK_SEGMENTATION);
-    fail_unless_equals_int(tm->n_tensors, 1);
+    // The scores, and the class map the model description (segnet_small.onnx.json) asks for.
+    fail_unless_equals_int(tm->n_tensors, 2);
     fail_unless_equals_string(tm->tensors[0].name, "scores");
     fail_unless_equals_int(tm->tensors[0].n_dims, 4);
     fail_unless_equals_int(tm->tensors[0].dims[1], 8);
@@ -128,6 +129,18 @@ GST_START_TEST(test_tensor_meta_equals_core_engine) {
     const sparseinfer::Tensor &ref = *r.outputs[0];
     std::vector<float> want(ref.f32(), ref.f32() + ref.numel());
     fail_unless(max_abs_diff(first_tensor(out), want) == 0.0f, "frame %d differs from the core engine", t);
+    // The class map is the arg-max of those scores, pixel by pixel.
+    const GstSparseinferTensor *map = gst_sparseinfer_tensor_meta_get_tensor(tm, "class_map");
+    fail_unless(map != nullptr && map->n_dims == 3 && map->dims[1] == kHeight && map->dims[2] == kWidth);
+    fail_unless_equals_int(tm->background_class, 0);
+    const guint8 *classes = gst_sparseinfer_tensor_get_uint8s(map);
+    const size_t plane = size_t(kWidth) * kHeight;
+    for (size_t i = 0; i < plane; ++i) {
+      size_t best = 0;
+      for (size_t c = 1; c < 8; ++c)
+        if (want[c * plane + i] > want[best * plane + i]) best = c;
+      fail_unless(classes[i] == best, "frame %d pixel %zu: class %u, arg-max %zu", t, i, classes[i], best);
+    }
     // A dense engine computes every pixel: the mask is all ones.
     const GstSparseinferStreamMeta *sm = stream_meta(out);
     fail_unless(sm->stats->dense_frame);

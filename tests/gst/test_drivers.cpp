@@ -198,6 +198,7 @@ TEST(CbinferDriver, DetectionsInFramePixels) {
   settings.input_width = 64;
   settings.input_height = 32;
   settings.detection.score_threshold = 0.2f;
+  settings.set.score_threshold = true;  // as the element's property does: it overrides the model description's 0.5
   sg::CbinferDriver driver;
   driver.open(settings);
   ASSERT_EQ(driver.task(), GST_SPARSEINFER_TASK_DETECTION);

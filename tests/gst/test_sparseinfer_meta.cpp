@@ -56,6 +56,32 @@ GST_START_TEST(test_tags) {
 }
 GST_END_TEST;
 
+// A class map (uint8) and the background class travel with a copy.
+GST_START_TEST(test_class_map_copy) {
+  GstBuffer *buf = gst_buffer_new_allocate(nullptr, 16, nullptr);
+  GstSparseinferTensorMeta *tm =
+      gst_buffer_add_sparseinfer_tensor_meta(buf, "seg.onnx", GST_SPARSEINFER_TASK_SEGMENTATION);
+  fail_unless_equals_int(tm->background_class, -1);
+  const guint8 classes[6] = {0, 1, 1, 0, 2, 0};
+  const gint64 dims[] = {1, 2, 3};
+  fail_unless(gst_sparseinfer_tensor_meta_add_tensor(tm, "class_map", GST_SPARSEINFER_DTYPE_UINT8, 3, dims, classes,
+                                                     sizeof classes));
+  ASSERT_CRITICAL(
+      gst_sparseinfer_tensor_meta_add_tensor(tm, "short", GST_SPARSEINFER_DTYPE_UINT8, 3, dims, classes, 5));
+  tm->background_class = 0;
+  GstBuffer *copy = gst_buffer_copy(buf);
+  const GstSparseinferTensorMeta *b = gst_buffer_get_sparseinfer_tensor_meta(copy);
+  fail_unless(b != nullptr && b != tm);
+  fail_unless_equals_int(b->background_class, 0);
+  const GstSparseinferTensor *t = gst_sparseinfer_tensor_meta_get_tensor(b, "class_map");
+  fail_unless(t != nullptr && gst_sparseinfer_tensor_get_n_elements(t) == 6);
+  fail_unless(gst_sparseinfer_tensor_get_floats(t) == nullptr);
+  fail_unless(std::memcmp(gst_sparseinfer_tensor_get_uint8s(t), classes, sizeof classes) == 0);
+  gst_buffer_unref(copy);
+  gst_buffer_unref(buf);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_copy) {
   GstSparseinferFrameStats *stats;
   GstBuffer *buf = buffer_with_metas(&stats);
@@ -182,6 +208,7 @@ static Suite *sparseinfer_meta_suite(void) {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_tags);
   tcase_add_test(tc, test_copy);
+  tcase_add_test(tc, test_class_map_copy);
   tcase_add_test(tc, test_scale_transform);
   tcase_add_test(tc, test_videoscale_pipeline);
   return s;
