@@ -17,10 +17,12 @@
 #include "detection_decoder.h"
 #include "frame_view.h"
 #include "gstsparseinfertensormeta.h"
+#include "shared_engine.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/preprocess.h"
+#include "sparseinfer/stream_batcher.h"
 #include "sparseinfer/thresholds.h"
 
 namespace sparseinfer::gst {
@@ -50,7 +52,17 @@ struct CbinferSettings {
   unsigned inference_interval = 1;         // the network on every Nth frame only
   DetectionParams detection;
   bool emit_stats = false;
+  // Elements of one process with the same id share the model and its
+  // compiled engine (empty: a private one); see engine_cache.h.
+  std::string model_instance_id;
+  // With an instance id: the frames of its streams run as one batch, each
+  // waiting at most this long for the others (0: each stream runs alone).
+  int64_t batch_timeout_us = 0;
 };
+
+// The settings that decide the compiled engine, which the elements sharing
+// a model-instance-id must agree on, in the order they are compared.
+std::vector<std::pair<std::string, std::string>> engine_spec(const CbinferSettings& settings);
 
 // A property value the driver cannot run with; names the property.
 class SettingError : public Error {
@@ -119,7 +131,7 @@ class CbinferDriver {
   // Compiles the engine for frames of this size unless the current one
   // already fits; returns true when it was (re)built. Throws Error.
   bool configure(int frame_width, int frame_height);
-  bool configured() const { return engine_ != nullptr; }
+  bool configured() const { return engine_ != nullptr || batcher_ != nullptr; }
   // After configure() failed on a frame size the network cannot take: the
   // closest smaller size (multiples of 2..32) it compiles for, when one exists.
   std::optional<std::pair<int, int>> suggest_input_size(int frame_width, int frame_height) const;
@@ -172,8 +184,11 @@ class CbinferDriver {
   const std::vector<std::string>& labels() const { return labels_; }
 
   const Model& model() const { return *model_; }
+  // Unbatched only: the engine and this stream's state.
   const Engine& engine() const { return *engine_; }
   const StreamState& state() const { return *state_; }
+  // Frames go through the shared instance's batcher.
+  bool batched() const { return batcher_ != nullptr; }
   int network_width() const { return net_width_; }
   int network_height() const { return net_height_; }
 
@@ -184,10 +199,13 @@ class CbinferDriver {
   GstSparseinferTask task_ = GST_SPARSEINFER_TASK_UNKNOWN;
   std::string model_name_;
   std::vector<std::string> labels_;
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<ThresholdSet> thresholds_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<StreamState> state_;
+  std::shared_ptr<const Model> model_;
+  std::shared_ptr<const ThresholdSet> thresholds_;
+  std::shared_ptr<SharedEngine> shared_;    // with a model-instance-id
+  std::shared_ptr<const Engine> engine_;    // the instance's, or a private one
+  std::unique_ptr<StreamState> state_;      // unbatched: this stream's
+  std::shared_ptr<StreamBatcher> batcher_;  // batched: the instance's
+  int slot_ = -1;                           // batched: this stream's item
   Tensor input_;
   int net_width_ = 0, net_height_ = 0;
   uint64_t last_dense_index_ = 0;  // frame index of the last dense frame since the reset

@@ -1,0 +1,51 @@
+#include "shared_engine.h"
+
+#include "engine_cache.h"
+
+namespace sparseinfer::gst {
+
+namespace {
+
+void check_size(const std::string& id, bool in_use, int have_w, int have_h, int w, int h) {
+  if (in_use && (have_w != w || have_h != h))
+    throw InstanceMismatch("input-width", "the network input would be " + std::to_string(w) + "x" + std::to_string(h) +
+                                              " here but the elements sharing model-instance-id '" + id +
+                                              "' run it at " + std::to_string(have_w) + "x" + std::to_string(have_h) +
+                                              "; give them the same frame size, or the same input-width and "
+                                              "input-height");
+}
+
+}  // namespace
+
+SharedEngine::SharedEngine(std::shared_ptr<const Model> model, EngineOptions options)
+    : model_(std::move(model)), options_(std::move(options)) {}
+
+std::shared_ptr<const Engine> SharedEngine::engine(const std::string& id, int width, int height) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::shared_ptr<const Engine> engine = engine_.lock();
+  check_size(id, engine != nullptr, engine_width_, engine_height_, width, height);
+  if (engine) return engine;
+  EngineOptions options = options_;
+  options.input_shapes = {{1, 3, height, width}};
+  engine = std::make_shared<const Engine>(*model_, options);
+  engine_ = engine;
+  engine_width_ = width;
+  engine_height_ = height;
+  return engine;
+}
+
+std::shared_ptr<StreamBatcher> SharedEngine::batcher(const std::string& id, int width, int height) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::shared_ptr<StreamBatcher> batcher = batcher_.lock();
+  check_size(id, batcher != nullptr, batcher_width_, batcher_height_, width, height);
+  if (batcher) return batcher;
+  EngineOptions options = options_;
+  options.input_shapes = {{1, 3, height, width}};
+  batcher = std::make_shared<StreamBatcher>(model_, options);
+  batcher_ = batcher;
+  batcher_width_ = width;
+  batcher_height_ = height;
+  return batcher;
+}
+
+}  // namespace sparseinfer::gst

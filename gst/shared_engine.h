@@ -1,0 +1,43 @@
+// What the cbinferconv elements that share a model-instance-id hold together:
+// the loaded model, its compiled engine (one input size at a time) for the
+// streams that run alone, and the StreamBatcher for the streams that batch.
+// Each stream keeps its own StreamState (or its own slot of the batcher's).
+// Free of GObject.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "sparseinfer/engine.h"
+#include "sparseinfer/model.h"
+#include "sparseinfer/stream_batcher.h"
+
+namespace sparseinfer::gst {
+
+class SharedEngine {
+ public:
+  // `options`: backend, mode and threads; the input shape comes with engine().
+  SharedEngine(std::shared_ptr<const Model> model, EngineOptions options);
+
+  const std::shared_ptr<const Model>& model() const { return model_; }
+
+  // The engine for width x height network input, compiled on first use and
+  // released when no member holds it. Throws InstanceMismatch naming
+  // input-width when a member holds it at another size.
+  std::shared_ptr<const Engine> engine(const std::string& id, int width, int height);
+
+  // The batcher for width x height network input, made on first use; the
+  // same conditions as engine().
+  std::shared_ptr<StreamBatcher> batcher(const std::string& id, int width, int height);
+
+ private:
+  std::shared_ptr<const Model> model_;
+  EngineOptions options_;
+  std::mutex mutex_;
+  std::weak_ptr<const Engine> engine_;
+  std::weak_ptr<StreamBatcher> batcher_;
+  int engine_width_ = 0, engine_height_ = 0;
+  int batcher_width_ = 0, batcher_height_ = 0;
+};
+
+}  // namespace sparseinfer::gst
