@@ -207,7 +207,8 @@ bool CbinferDriver::configure(int frame_width, int frame_height) {
     } catch (const InstanceMismatch& e) {
       throw SettingError(e.property(), e.what());
     }
-    state_ = engine_->new_stream();
+    // Dense mode borrows a state per frame from the instance (see SharedEngine).
+    if (settings_.mode != Mode::Dense) state_ = engine_->new_stream();
   } else {
     EngineOptions options;
     options.backend = settings_.backend;
@@ -334,7 +335,17 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   }
   preprocess_frame(frame.pixels, frame.width, frame.height, frame.stride, frame.format, pre, input_);
   FrameResult result;
-  BatchedFrame batched;  // owns the outputs result points to
+  BatchedFrame batched;                   // owns the outputs result points to (batched)
+  std::unique_ptr<StreamState> borrowed;  // owns them (shared dense engine)
+  size_t borrowed_bytes = 0;
+  // Back to the instance when the outputs are copied, or on an exception.
+  struct ReturnBorrowed {
+    SharedEngine* shared;
+    std::unique_ptr<StreamState>& state;
+    ~ReturnBorrowed() {
+      if (state) shared->return_dense_state(std::move(state));
+    }
+  } return_borrowed{shared_.get(), borrowed};
   if (batcher_) {
     batched = batcher_->run(slot_, {&input_}, std::chrono::microseconds(settings_.batch_timeout_us));
     for (const Tensor& t : batched.outputs) result.outputs.push_back(&t);
@@ -345,8 +356,12 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
     result.first_layer_mask = std::move(batched.first_layer_mask);
     result.mask_width = batched.mask_width;
     result.mask_height = batched.mask_height;
-  } else {
+  } else if (state_) {
     result = engine_->run(*state_, {&input_});
+  } else {
+    borrowed = shared_->borrow_dense_state(engine_);
+    result = engine_->run(*borrowed, {&input_});
+    borrowed_bytes = borrowed->state_bytes();
   }
   std::vector<Detection> detections;
   // Output names in graph order (the batched engine has the model's outputs, batch first).
@@ -410,7 +425,7 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   stats.macs_executed = result.macs_executed;
   stats.macs_dense = result.macs_dense;
   stats.process_ms = ms;
-  stats.state_bytes = state_ ? state_->state_bytes() : batched.state_bytes;
+  stats.state_bytes = state_ ? state_->state_bytes() : borrowed ? borrowed_bytes : batched.state_bytes;
   stats.layer_changed_fractions.assign(result.layer_stats.size(), 0.0);
   for (size_t i = 0; i < stats.layer_changed_fractions.size() && i < result.layer_stats.size(); ++i)
     stats.layer_changed_fractions[i] = result.layer_stats[i].changed_fraction;

@@ -1,5 +1,7 @@
 #include "shared_engine.h"
 
+#include <thread>
+
 #include "engine_cache.h"
 
 namespace sparseinfer::gst {
@@ -46,6 +48,32 @@ std::shared_ptr<StreamBatcher> SharedEngine::batcher(const std::string& id, int 
   batcher_width_ = width;
   batcher_height_ = height;
   return batcher;
+}
+
+std::unique_ptr<StreamState> SharedEngine::borrow_dense_state(const std::shared_ptr<const Engine>& engine) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (states_engine_ != engine.get()) {
+    // A new engine: the states of the old one cannot run it.
+    free_states_.clear();
+    states_made_ = 0;
+    states_engine_ = engine.get();
+  }
+  const int limit = std::max(1, int(std::thread::hardware_concurrency()));
+  state_returned_.wait(lock, [&] { return !free_states_.empty() || states_made_ < limit; });
+  if (!free_states_.empty()) {
+    std::unique_ptr<StreamState> state = std::move(free_states_.back());
+    free_states_.pop_back();
+    return state;
+  }
+  ++states_made_;
+  lock.unlock();
+  return engine->new_stream();
+}
+
+void SharedEngine::return_dense_state(std::unique_ptr<StreamState> state) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_states_.push_back(std::move(state));
+  state_returned_.notify_one();
 }
 
 }  // namespace sparseinfer::gst

@@ -5,8 +5,10 @@
 // Free of GObject.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "sparseinfer/engine.h"
 #include "sparseinfer/model.h"
@@ -30,6 +32,14 @@ class SharedEngine {
   // same conditions as engine().
   std::shared_ptr<StreamBatcher> batcher(const std::string& id, int width, int height);
 
+  // Dense mode keeps nothing from one frame to the next (its state is only
+  // the activation arena), so the streams of a shared dense engine borrow a
+  // state for the length of a frame instead of holding one each: at most one
+  // per core exists, and a stream waits while all are computing. `engine` is
+  // the one engine() returned.
+  std::unique_ptr<StreamState> borrow_dense_state(const std::shared_ptr<const Engine>& engine);
+  void return_dense_state(std::unique_ptr<StreamState> state);
+
  private:
   std::shared_ptr<const Model> model_;
   EngineOptions options_;
@@ -38,6 +48,11 @@ class SharedEngine {
   std::weak_ptr<StreamBatcher> batcher_;
   int engine_width_ = 0, engine_height_ = 0;
   int batcher_width_ = 0, batcher_height_ = 0;
+  // Dense states of the current engine: free ones, and how many exist.
+  std::condition_variable state_returned_;
+  std::vector<std::unique_ptr<StreamState>> free_states_;
+  const Engine* states_engine_ = nullptr;
+  int states_made_ = 0;
 };
 
 }  // namespace sparseinfer::gst

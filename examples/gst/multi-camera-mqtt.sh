@@ -32,7 +32,7 @@ if [ -n "${BROKER:-}" ]; then
 else
   host=127.0.0.1
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" > "$workdir/mosquitto.conf"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser %s\n' "$port" "$(id -un)" > "$workdir/mosquitto.conf"
   /usr/sbin/mosquitto -c "$workdir/mosquitto.conf" > "$workdir/mosquitto.log" 2>&1 &
   broker_pid=$!
   sleep 0.5

@@ -13,6 +13,7 @@ this is the broker's intake. Prints one JSON object per N.
 """
 
 import argparse
+import getpass
 import json
 import os
 import shutil
@@ -81,7 +82,7 @@ def main():
         port = free_port()
         conf = os.path.join(workdir, "mosquitto.conf")
         with open(conf, "w") as f:
-            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
+            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nuser {getpass.getuser()}\n")
         broker = subprocess.Popen([mosquitto, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(0.5)

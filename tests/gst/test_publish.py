@@ -12,6 +12,7 @@
 """
 
 import argparse
+import getpass
 import json
 import os
 import shutil
@@ -54,7 +55,8 @@ class Broker:
         self.conf = os.path.join(workdir, "mosquitto.conf")
         os.makedirs(os.path.join(workdir, "db"), exist_ok=True)
         with open(self.conf, "w") as f:
-            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            # user: mosquitto started as root otherwise drops to the user "mosquitto", who cannot write here.
+            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\nuser {getpass.getuser()}\n"
                     f"persistence_location {workdir}/db/\nmax_queued_messages 0\n"
                     f"log_dest file {workdir}/mosquitto.log\n")
         self.proc = None

@@ -100,6 +100,38 @@ TEST(SharedEngine, OneEnginePerInstanceReleasedWithTheLastUser) {
   EXPECT_EQ(cache.users("shared-test"), 0);  // released when the last one stops
 }
 
+// Dense mode: the streams borrow an activation arena per frame (at most one
+// per core) and still get exactly what each gets alone, from several threads.
+TEST(SharedEngine, DenseStreamsBorrowStatesAndMatchAlone) {
+  constexpr int kStreams = 4, kFrames = 3;
+  std::vector<sg::CbinferDriver> drivers(kStreams);
+  for (auto& d : drivers) {
+    d.open(settings(sparseinfer::Mode::Dense, "dense-pool", 0));
+    d.configure(kWidth, kHeight);
+  }
+  std::vector<std::vector<std::vector<float>>> shared(kStreams);
+  std::vector<std::thread> threads;
+  for (int s = 0; s < kStreams; ++s)
+    threads.emplace_back([&, s] {
+      for (int t = 0; t < kFrames; ++t) {
+        const auto px = frame_pixels(s, t);
+        drivers[size_t(s)].infer(uint64_t(t), view_of(px));
+        shared[size_t(s)].push_back(output_of(drivers[size_t(s)]));
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (int s = 0; s < kStreams; ++s) {
+    sg::CbinferDriver alone;
+    alone.open(settings(sparseinfer::Mode::Dense, "", 0));
+    alone.configure(kWidth, kHeight);
+    for (int t = 0; t < kFrames; ++t) {
+      const auto px = frame_pixels(s, t);
+      alone.infer(uint64_t(t), view_of(px));
+      EXPECT_EQ(shared[size_t(s)][size_t(t)], output_of(alone)) << "stream " << s << " frame " << t;
+    }
+  }
+}
+
 TEST(SharedEngine, MismatchNamesTheProperty) {
   sg::CbinferDriver a, b, c, d;
   a.open(settings(sparseinfer::Mode::Change, "mismatch-test", 0));
