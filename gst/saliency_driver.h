@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "frame_view.h"
 #include "sparseinfer/dual_stream.h"
@@ -17,11 +19,19 @@ namespace sparseinfer::gst {
 struct SaliencySettings {
   DualStreamOptions options;  // models, schedule, decay, small model mode, backend, threads
   bool emit_stats = false;
+  // Elements of one process with the same id share both compiled networks
+  // (empty: private ones); see engine_cache.h.
+  std::string model_instance_id;
 };
+
+// The settings the shared runner holds, which the elements sharing a
+// model-instance-id must agree on: (property, value), in compared order.
+std::vector<std::pair<std::string, std::string>> runner_spec(const SaliencySettings& settings);
 
 class SaliencyDriver {
  public:
-  // Loads and checks both models; throws ModelError / Error.
+  // Loads and checks both models (or takes the instance's); throws
+  // ModelError / Error, InstanceMismatch naming a property.
   void open(const SaliencySettings& settings);
   void close();
   bool is_open() const { return runner_ != nullptr; }
@@ -40,7 +50,7 @@ class SaliencyDriver {
   const DualStreamState& state() const { return *state_; }
 
  private:
-  std::unique_ptr<DualStreamRunner> runner_;
+  std::shared_ptr<const DualStreamRunner> runner_;
   std::unique_ptr<DualStreamState> state_;
   std::string large_name_, small_name_;
 };

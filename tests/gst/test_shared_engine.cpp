@@ -11,6 +11,7 @@
 
 #include "cbinfer_driver.h"
 #include "engine_cache.h"
+#include "saliency_driver.h"
 
 namespace sg = sparseinfer::gst;
 
@@ -235,4 +236,34 @@ TEST(StreamBatcher, AbsentMemberCostsAtMostTheTimeout) {
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_GE(ms, 50.0);    // it waited for the other member
   EXPECT_LT(ms, 2000.0);  // but not for ever (loaded machine: generous bound)
+}
+
+// saliencyscheduler: both networks shared under one id; a different schedule is refused by name.
+TEST(SharedEngine, SaliencyRunnerShared) {
+  sg::SaliencySettings sal;
+  sal.options.large_model = kModels + "/saliency_large.onnx";
+  sal.options.small_model = kModels + "/saliency_small.onnx";
+  sal.options.threads = 1;
+  sal.model_instance_id = "saliency-test";
+  sg::SaliencyDriver a, b, c;
+  a.open(sal);
+  b.open(sal);
+  EXPECT_EQ(&a.runner(), &b.runner());
+  EXPECT_NE(&a.state(), &b.state());
+  EXPECT_EQ(sg::EngineCache::process().users("saliency-test"), 2);
+  sal.options.schedule.period = 5;
+  try {
+    c.open(sal);
+    FAIL() << "another period was accepted";
+  } catch (const sg::InstanceMismatch& e) {
+    EXPECT_EQ(e.property(), "period");
+  }
+  // A cbinferconv cannot take a saliencyscheduler's instance.
+  sg::CbinferDriver d;
+  try {
+    d.open(settings(sparseinfer::Mode::Change, "saliency-test", 0));
+    FAIL() << "a cbinferconv took a saliencyscheduler's instance";
+  } catch (const sg::SettingError& e) {
+    EXPECT_EQ(e.property(), "model-instance-id");
+  }
 }
