@@ -59,7 +59,12 @@ std::unique_ptr<StreamState> SharedEngine::borrow_dense_state(const std::shared_
     states_engine_ = engine.get();
   }
   const int limit = std::max(1, int(std::thread::hardware_concurrency()));
-  state_returned_.wait(lock, [&] { return !free_states_.empty() || states_made_ < limit; });
+  const uint64_t ticket = next_ticket_++;
+  waiting_.push_back(ticket);
+  state_returned_.wait(lock,
+                       [&] { return waiting_.front() == ticket && (!free_states_.empty() || states_made_ < limit); });
+  waiting_.pop_front();
+  state_returned_.notify_all();  // the next in line may be served too
   if (!free_states_.empty()) {
     std::unique_ptr<StreamState> state = std::move(free_states_.back());
     free_states_.pop_back();
@@ -73,7 +78,7 @@ std::unique_ptr<StreamState> SharedEngine::borrow_dense_state(const std::shared_
 void SharedEngine::return_dense_state(std::unique_ptr<StreamState> state) {
   std::lock_guard<std::mutex> lock(mutex_);
   free_states_.push_back(std::move(state));
-  state_returned_.notify_one();
+  state_returned_.notify_all();
 }
 
 }  // namespace sparseinfer::gst

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -35,7 +37,8 @@ class SharedEngine {
   // Dense mode keeps nothing from one frame to the next (its state is only
   // the activation arena), so the streams of a shared dense engine borrow a
   // state for the length of a frame instead of holding one each: at most one
-  // per core exists, and a stream waits while all are computing. `engine` is
+  // per core exists, and a stream waits while all are computing, served in
+  // the order they asked (so that no stream starves). `engine` is
   // the one engine() returned.
   std::unique_ptr<StreamState> borrow_dense_state(const std::shared_ptr<const Engine>& engine);
   void return_dense_state(std::unique_ptr<StreamState> state);
@@ -50,6 +53,8 @@ class SharedEngine {
   int batcher_width_ = 0, batcher_height_ = 0;
   // Dense states of the current engine: free ones, and how many exist.
   std::condition_variable state_returned_;
+  std::deque<uint64_t> waiting_;  // tickets of the streams waiting for a state, served in order
+  uint64_t next_ticket_ = 0;
   std::vector<std::unique_ptr<StreamState>> free_states_;
   const Engine* states_engine_ = nullptr;
   int states_made_ = 0;

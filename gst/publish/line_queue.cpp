@@ -21,18 +21,18 @@ void LineQueue::push(std::string line) {
 void LineQueue::push_front(std::deque<std::string> lines) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto it = lines.rbegin(); it != lines.rend(); ++it) lines_.push_front(std::move(*it));
-    trim_locked();
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) retry_.push_front(std::move(*it));
   }
   ready_.notify_one();
 }
 
 bool LineQueue::pop(std::string& line, std::chrono::milliseconds wait) {
   std::unique_lock<std::mutex> lock(mutex_);
-  ready_.wait_for(lock, wait, [&] { return closed_ || !lines_.empty(); });
-  if (lines_.empty()) return false;
-  line = std::move(lines_.front());
-  lines_.pop_front();
+  ready_.wait_for(lock, wait, [&] { return closed_ || !retry_.empty() || !lines_.empty(); });
+  std::deque<std::string>& from = !retry_.empty() ? retry_ : lines_;
+  if (from.empty()) return false;
+  line = std::move(from.front());
+  from.pop_front();
   return true;
 }
 
@@ -55,7 +55,7 @@ uint64_t LineQueue::dropped() const {
 
 size_t LineQueue::size() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return lines_.size();
+  return retry_.size() + lines_.size();
 }
 
 }  // namespace sparseinfer::gst

@@ -4,10 +4,12 @@
 // the library while the broker is connected, at most `max_inflight` at a
 // time. A line counts as published when the broker acknowledged it (QoS 1,
 // 2) or when it was written to the socket (QoS 0). Lines in flight when the
-// connection drops go back to the queue and are sent again after the
-// reconnect, so at QoS 1 and 2 every line is either delivered (at least
-// once) or counted as dropped; at QoS 0 a line written into a connection
-// that then dies is lost without a count, as MQTT defines QoS 0.
+// connection drops go back to the front of the queue, are never dropped
+// (the broker may have them), and are sent again after the reconnect; only
+// lines never handed to the broker are dropped. So at QoS 1 and 2 every line
+// is either delivered (at least once) or counted as dropped, exactly; at QoS
+// 0 a line written into a connection that then dies is lost without a
+// count, as MQTT defines QoS 0.
 #pragma once
 
 #include <atomic>

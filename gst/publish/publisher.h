@@ -30,8 +30,11 @@ class LineQueue {
 
   // Appends `line`; when the queue is full the oldest line goes (and is counted).
   void push(std::string line);
-  // Puts lines that could not be delivered back in front, in their order;
-  // what does not fit any more is dropped (the oldest first) and counted.
+  // Puts lines back in front, in their order, to go out before any other:
+  // lines that were handed to the destination without a confirmation (the
+  // broker may have them). They are never dropped, so that a dropped line is
+  // always one the destination never saw, and the drop count stays exact;
+  // there are at most as many as may be in flight.
   void push_front(std::deque<std::string> lines);
   // Waits up to `wait` for a line; false when there is none (or on close()).
   bool pop(std::string& line, std::chrono::milliseconds wait);
@@ -47,7 +50,8 @@ class LineQueue {
   const size_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<std::string> lines_;
+  std::deque<std::string> retry_;  // push_front()'s, served first, never dropped
+  std::deque<std::string> lines_;  // bounded by capacity_, the oldest dropped
   uint64_t dropped_ = 0;
   bool closed_ = false;
 };
