@@ -14,14 +14,15 @@
  * The element never blocks or fails the pipeline because of the destination:
  * lines wait in a bounded queue ("queue-size") that a thread of the element
  * drains. While an MQTT broker is unreachable the client reconnects with
- * exponential backoff (1 s doubling to "reconnect-max-delay"); when the queue
- * is full its oldest line is dropped and counted ("dropped", and the "stats"
- * structure). At QoS 1 and 2 a line counts as published once the broker
- * acknowledged it, and lines in flight when the connection dropped are sent
- * again after the reconnect, so every line is either delivered (at least
- * once: a consumer deduplicates by stream id and frame index) or counted as
- * dropped. At QoS 0 a line written into a connection that then dies is lost
- * uncounted, as MQTT defines QoS 0.
+ * backoff (1 s, growing with each failed attempt up to
+ * "reconnect-max-delay"); when the queue is full its oldest line is dropped
+ * and counted ("dropped", and the "stats" structure). At QoS 1 and 2 a line
+ * counts as published once the broker acknowledged it; lines in flight when
+ * the connection dropped are sent again after the reconnect and never
+ * dropped (the broker may hold them), so every line is either delivered (at
+ * least once: a consumer deduplicates by stream id and frame index) or
+ * counted as dropped, exactly. At QoS 0 a line written into a connection
+ * that then dies is lost uncounted, as MQTT defines QoS 0.
  *
  * ## Example launch lines
  * |[
@@ -177,7 +178,7 @@ static void gst_sparseinfer_publish_class_init(GstSparseinferPublishClass *klass
       gobject_class, PROP_RECONNECT_MAX_DELAY,
       g_param_spec_uint("reconnect-max-delay", "Reconnect max delay",
                         "method=mqtt: longest wait between reconnection attempts, in seconds (the first is 1 s, "
-                        "then the wait doubles)",
+                        "then the wait grows with each failed attempt: libmosquitto's exponential backoff)",
                         1, MAX_RECONNECT_MAX_DELAY, DEFAULT_RECONNECT_MAX_DELAY, ready));
   g_object_class_install_property(
       gobject_class, PROP_FLUSH_TIMEOUT,

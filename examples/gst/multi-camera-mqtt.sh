@@ -31,7 +31,7 @@ if [ -n "${BROKER:-}" ]; then
   port="${BROKER##*:}"
 else
   host=127.0.0.1
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  port="$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser %s\n' "$port" "$(id -un)" > "$workdir/mosquitto.conf"
   /usr/sbin/mosquitto -c "$workdir/mosquitto.conf" > "$workdir/mosquitto.log" 2>&1 &
   broker_pid=$!
@@ -39,7 +39,7 @@ else
 fi
 
 # A consumer: counts the messages per camera and keeps the last one.
-python3 - "$host" "$port" "$topic" > "$workdir/consumer.out" <<'PY' &
+/usr/bin/python3 - "$host" "$port" "$topic" > "$workdir/consumer.out" <<'PY' &
 import json, sys, time, paho.mqtt.client as mqtt
 host, port, topic = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 counts, last = {}, {}

@@ -31,7 +31,7 @@ struct MqttSettings {
   int qos = 1;
   std::string client_id;  // empty: made unique per publisher
   int keepalive_s = 30;
-  unsigned reconnect_min_s = 1;  // first retry after this many seconds, doubling
+  unsigned reconnect_min_s = 1;  // first retry after this many seconds, then longer (libmosquitto's backoff)
   unsigned reconnect_max_s = 30;
   size_t queue_size = 1000;
   size_t max_inflight = 64;
