@@ -559,6 +559,10 @@ static gboolean gst_cbinfer_conv_open(GstSparseinferElement *element) {
   g_free(instance_id);
   const GstClockTime timeout = gst_sparseinfer_element_get_batch_timeout(element);
   settings.batch_timeout_us = timeout > 0 ? std::max<gint64>(1, gint64(timeout / GST_USECOND)) : 0;
+  if (settings.batch_timeout_us > 0 && settings.model_instance_id.empty())
+    GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
+                        ("'batch-timeout' has no effect without 'model-instance-id': this stream runs alone."),
+                        (nullptr));
 
   const std::string name = sg::base_name(settings.model_path);
   gst_sparseinfer_element_set_models(element, ("model \"" + settings.model_path + "\"").c_str(),
