@@ -4,8 +4,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "element_support.h"
+#include "engine_cache.h"
 #include "sparseinfer/error.h"
 
 namespace sparseinfer::gst {
@@ -108,6 +110,20 @@ std::string detection_outputs_problem(const Model& model) {
   return "";
 }
 
+std::vector<std::pair<std::string, std::string>> engine_spec(const CbinferSettings& settings) {
+  // The same file under two spellings is the same model.
+  std::error_code error;
+  const std::filesystem::path path = std::filesystem::weakly_canonical(settings.model_path, error);
+  return {
+      {"model", error ? settings.model_path : path.string()},
+      {"mode", mode_name(settings.mode)},
+      {"backend", backend_name(settings.backend)},
+      {"threads", std::to_string(settings.threads)},
+      {"input-width", std::to_string(settings.input_width)},
+      {"input-height", std::to_string(settings.input_height)},
+  };
+}
+
 void CbinferTotals::add(const CbinferFrameStats& frame) {
   ++frames;
   if (frame.inferred) {
@@ -125,7 +141,26 @@ void CbinferDriver::open(const CbinferSettings& settings) {
   validate_settings(settings);
   settings_ = settings;
   if (settings.model_path.empty()) throw Error("no model set (property 'model')");
-  auto model = std::make_unique<Model>(load_model(settings.model_path));
+  std::shared_ptr<const Model> model;
+  std::shared_ptr<SharedEngine> shared;
+  if (settings.model_instance_id.empty()) {
+    model = std::make_shared<const Model>(load_model(settings.model_path));
+  } else {
+    EngineOptions options;
+    options.backend = settings.backend;
+    options.mode = settings.mode;
+    options.threads = settings.threads;
+    try {
+      shared = EngineCache::process().acquire<SharedEngine>(
+          settings.model_instance_id, "cbinferconv", engine_spec(settings), [&]() {
+            return std::make_shared<SharedEngine>(std::make_shared<const Model>(load_model(settings.model_path)),
+                                                  options);
+          });
+    } catch (const InstanceMismatch& e) {
+      throw SettingError(e.property(), e.what());
+    }
+    model = shared->model();
+  }
   if (model->inputs.size() != 1)
     throw ModelError(
         settings.model_path, "", "",
@@ -136,7 +171,7 @@ void CbinferDriver::open(const CbinferSettings& settings) {
         settings.model_path, "", "",
         "cbinferconv needs an N x 3 x H x W image input, input '" + model->inputs[0].name + "' is " + shape_str(dims));
   if (!settings.thresholds_file.empty())
-    thresholds_ = std::make_unique<ThresholdSet>(read_thresholds(settings.thresholds_file));
+    thresholds_ = std::make_shared<const ThresholdSet>(read_thresholds(settings.thresholds_file));
   if (settings.backend == Backend::Cuda) {
     // Compile a small probe so an unavailable backend fails now, at the state change.
     EngineOptions probe;
@@ -153,6 +188,7 @@ void CbinferDriver::open(const CbinferSettings& settings) {
     throw DescriptionError(e.what());
   }
   model_ = std::move(model);
+  shared_ = std::move(shared);
   // An explicit task wins; the description's decoder runs only for its own task.
   const GstSparseinferTask described = decoder_task(description_.decoder);
   task_ = settings.task ? *settings.task : description_.decoder != DecoderKind::None ? described : guess_task();
@@ -161,6 +197,7 @@ void CbinferDriver::open(const CbinferSettings& settings) {
     const std::string problem = detection_outputs_problem(*model_);
     if (!problem.empty()) {
       model_.reset();
+      shared_.reset();
       throw SettingError("task", problem + "; set 'task' to segmentation, classification or unknown");
     }
   }
@@ -172,8 +209,12 @@ void CbinferDriver::open(const CbinferSettings& settings) {
 }
 
 void CbinferDriver::close() {
+  if (batcher_) batcher_->leave(slot_);
+  batcher_.reset();
+  slot_ = -1;
   state_.reset();
   engine_.reset();
+  shared_.reset();
   thresholds_.reset();
   model_.reset();
   net_width_ = net_height_ = 0;
@@ -201,17 +242,37 @@ bool CbinferDriver::configure(int frame_width, int frame_height) {
   };
   const int w = pick(settings_.input_width, declared_dim(*model_, 3), frame_width);
   const int h = pick(settings_.input_height, declared_dim(*model_, 2), frame_height);
-  if (engine_ && w == net_width_ && h == net_height_) return false;
+  if (configured() && w == net_width_ && h == net_height_) return false;
 
+  if (batcher_) batcher_->leave(slot_);
+  batcher_.reset();
+  slot_ = -1;
   state_.reset();
   engine_.reset();
-  EngineOptions options;
-  options.backend = settings_.backend;
-  options.mode = settings_.mode;
-  options.threads = settings_.threads;
-  options.input_shapes = {{1, 3, h, w}};
-  engine_ = std::make_unique<Engine>(*model_, options);
-  state_ = engine_->new_stream();
+  if (shared_ && settings_.batch_timeout_us > 0) {
+    try {
+      batcher_ = shared_->batcher(settings_.model_instance_id, w, h);
+    } catch (const InstanceMismatch& e) {
+      throw SettingError(e.property(), e.what());
+    }
+    slot_ = batcher_->join();
+  } else if (shared_) {
+    try {
+      engine_ = shared_->engine(settings_.model_instance_id, w, h);
+    } catch (const InstanceMismatch& e) {
+      throw SettingError(e.property(), e.what());
+    }
+    // Dense mode borrows a state per frame from the instance (see SharedEngine).
+    if (settings_.mode != Mode::Dense) state_ = engine_->new_stream();
+  } else {
+    EngineOptions options;
+    options.backend = settings_.backend;
+    options.mode = settings_.mode;
+    options.threads = settings_.threads;
+    options.input_shapes = {{1, 3, h, w}};
+    engine_ = std::make_shared<const Engine>(*model_, options);
+    state_ = engine_->new_stream();
+  }
   net_width_ = w;
   net_height_ = h;
   apply_thresholds_to_state();
@@ -239,7 +300,18 @@ std::optional<std::pair<int, int>> CbinferDriver::suggest_input_size(int frame_w
 }
 
 void CbinferDriver::apply_thresholds_to_state() {
-  if (!state_ || settings_.mode != Mode::Change) return;
+  if (settings_.mode != Mode::Change) return;
+  if (batcher_) {
+    // One batched state: the streams of a batch share its thresholds (the last element to set them wins).
+    batcher_->set_state_setup([threshold = settings_.threshold, scale = settings_.threshold_scale,
+                               thresholds = thresholds_](StreamState& state) {
+      state.set_all_thresholds(threshold);
+      if (thresholds) apply_thresholds(state, *thresholds);
+      state.set_threshold_scale(scale);
+    });
+    return;
+  }
+  if (!state_) return;
   state_->set_all_thresholds(settings_.threshold);
   if (thresholds_) apply_thresholds(*state_, *thresholds_);
   state_->set_threshold_scale(settings_.threshold_scale);
@@ -270,7 +342,7 @@ void CbinferDriver::update(const CbinferSettings& settings) {
   settings_.detection = settings.detection;
   settings_.set = settings.set;
   decode_with_.detection = effective_detection(description_, settings_);
-  if (threshold_changed)
+  if (threshold_changed || (scale_changed && batcher_))
     apply_thresholds_to_state();
   else if (scale_changed && state_ && settings_.mode == Mode::Change)
     state_->set_threshold_scale(settings_.threshold_scale);
@@ -278,6 +350,7 @@ void CbinferDriver::update(const CbinferSettings& settings) {
 
 void CbinferDriver::reset() {
   if (state_) state_->reset();
+  if (batcher_) batcher_->reset(slot_);
   held_.clear();
   held_detections_.clear();
   held_class_map_.reset();
@@ -303,30 +376,66 @@ bool CbinferDriver::should_infer(uint64_t frame_index, bool would_be_late, bool*
 }
 
 CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& frame) {
-  if (!engine_) throw Error("engine not configured for a frame size");
-  if (has_results() && next_is_dense(frame_index)) state_->reset();  // refresh
+  if (!configured()) throw Error("engine not configured for a frame size");
+  if (has_results() && next_is_dense(frame_index)) {  // refresh
+    if (state_) state_->reset();
+    if (batcher_ && settings_.mode == Mode::Change) batcher_->reset(slot_);
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
   PreprocessOptions pre = preprocess_;
   pre.width = net_width_;
   pre.height = net_height_;
   preprocess_frame(frame.pixels, frame.width, frame.height, frame.stride, frame.format, pre, input_);
-  FrameResult result = engine_->run(*state_, {&input_});
-  const std::vector<TensorInfo>& outs = engine_->outputs();
+  FrameResult result;
+  BatchedFrame batched;                   // owns the outputs result points to (batched)
+  std::unique_ptr<StreamState> borrowed;  // owns them (shared dense engine)
+  size_t borrowed_bytes = 0;
+  // Back to the instance when the outputs are copied, or on an exception.
+  struct ReturnBorrowed {
+    SharedEngine* shared;
+    std::unique_ptr<StreamState>& state;
+    ~ReturnBorrowed() {
+      if (state) shared->return_dense_state(std::move(state));
+    }
+  } return_borrowed{shared_.get(), borrowed};
+  if (batcher_) {
+    batched = batcher_->run(slot_, {&input_}, std::chrono::microseconds(settings_.batch_timeout_us));
+    for (const Tensor& t : batched.outputs) result.outputs.push_back(&t);
+    result.macs_executed = batched.macs_executed;
+    result.macs_dense = batched.macs_dense;
+    result.layer_stats = std::move(batched.layer_stats);
+    result.dense_frame = batched.dense_frame;
+    result.first_layer_mask = std::move(batched.first_layer_mask);
+    result.mask_width = batched.mask_width;
+    result.mask_height = batched.mask_height;
+  } else if (state_) {
+    result = engine_->run(*state_, {&input_});
+  } else {
+    borrowed = shared_->borrow_dense_state(engine_);
+    result = engine_->run(*borrowed, {&input_});
+    borrowed_bytes = borrowed->state_bytes();
+  }
   std::vector<Detection> detections;  // frame pixels
+  // Output names in graph order (the batched engine has the model's outputs, batch first).
+  std::vector<std::string> outs;
+  if (engine_)
+    for (const TensorInfo& o : engine_->outputs()) outs.push_back(o.name);
+  else
+    for (const ValueInfo& o : model_->outputs) outs.push_back(o.name);
   held_class_map_.reset();
   if (decoder_ != DecoderKind::None) {
     std::vector<NamedOutput> named;
     for (size_t i = 0; i < result.outputs.size() && i < outs.size(); ++i)
-      named.push_back({outs[i].name, result.outputs[i]});
+      named.push_back({outs[i], result.outputs[i]});
     DecodeResult decoded = decode_outputs(decode_with_, named, frame_geometry(frame.width, frame.height, pre));
     detections = std::move(decoded.detections);
     if (!decoded.class_map.empty()) hold_class_map(decoded);
   } else if (task_ == GST_SPARSEINFER_TASK_DETECTION && result.outputs.size() >= 2) {
     const Tensor *heatmap = result.outputs[0], *boxes = result.outputs[1];
     for (size_t i = 0; i < outs.size(); ++i) {
-      if (outs[i].name == "heatmap") heatmap = result.outputs[i];
-      if (outs[i].name == "boxes") boxes = result.outputs[i];
+      if (outs[i] == "heatmap") heatmap = result.outputs[i];
+      if (outs[i] == "boxes") boxes = result.outputs[i];
     }
     // Boxes from network input pixels to frame pixels.
     const double sx = double(frame.width) / net_width_, sy = double(frame.height) / net_height_;
@@ -345,7 +454,7 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   for (size_t i = 0; i < result.outputs.size(); ++i) {
     const Tensor& t = *result.outputs[i];
     HeldTensor h;
-    h.name = outs[i].name;
+    h.name = i < outs.size() ? outs[i] : "output" + std::to_string(i);
     h.dtype = t.dtype();
     h.dims.assign(t.shape().begin(), t.shape().end());
     const auto* bytes = static_cast<const uint8_t*>(t.raw());
@@ -376,8 +485,8 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   stats.macs_executed = result.macs_executed;
   stats.macs_dense = result.macs_dense;
   stats.process_ms = ms;
-  stats.state_bytes = state_->state_bytes();
-  stats.layer_changed_fractions.assign(engine_->layers().size(), 0.0);
+  stats.state_bytes = state_ ? state_->state_bytes() : borrowed ? borrowed_bytes : batched.state_bytes;
+  stats.layer_changed_fractions.assign(result.layer_stats.size(), 0.0);
   for (size_t i = 0; i < stats.layer_changed_fractions.size() && i < result.layer_stats.size(); ++i)
     stats.layer_changed_fractions[i] = result.layer_stats[i].changed_fraction;
   return stats;

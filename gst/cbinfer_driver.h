@@ -19,11 +19,13 @@
 #include "frame_view.h"
 #include "gstsparseinfertensormeta.h"
 #include "sparseinfer/decode.h"
+#include "shared_engine.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/model_description.h"
 #include "sparseinfer/preprocess.h"
+#include "sparseinfer/stream_batcher.h"
 #include "sparseinfer/thresholds.h"
 
 namespace sparseinfer::gst {
@@ -65,6 +67,12 @@ struct CbinferSettings {
   DetectionParams detection;
   ExplicitProperties set;  // which of the above override the model description
   bool emit_stats = false;
+  // Elements of one process with the same id share the model and its
+  // compiled engine (empty: a private one); see engine_cache.h.
+  std::string model_instance_id;
+  // With an instance id: the frames of its streams run as one batch, each
+  // waiting at most this long for the others (0: each stream runs alone).
+  int64_t batch_timeout_us = 0;
 };
 
 // The preprocessing a frame gets: the description's (its scale folded into
@@ -78,6 +86,9 @@ DetectionParams effective_detection(const ModelDescription& description, const C
 
 // The task a description's decoder produces (unknown for none).
 GstSparseinferTask decoder_task(DecoderKind kind);
+// The settings that decide the compiled engine, which the elements sharing
+// a model-instance-id must agree on, in the order they are compared.
+std::vector<std::pair<std::string, std::string>> engine_spec(const CbinferSettings& settings);
 
 // A property value the driver cannot run with; names the property.
 class SettingError : public Error {
@@ -146,7 +157,7 @@ class CbinferDriver {
   // Compiles the engine for frames of this size unless the current one
   // already fits; returns true when it was (re)built. Throws Error.
   bool configure(int frame_width, int frame_height);
-  bool configured() const { return engine_ != nullptr; }
+  bool configured() const { return engine_ != nullptr || batcher_ != nullptr; }
   // After configure() failed on a frame size the network cannot take: the
   // closest smaller size (multiples of 2..32) it compiles for, when one exists.
   std::optional<std::pair<int, int>> suggest_input_size(int frame_width, int frame_height) const;
@@ -211,8 +222,11 @@ class CbinferDriver {
   const std::vector<std::string>& labels() const { return labels_; }
 
   const Model& model() const { return *model_; }
+  // Unbatched only: the engine and this stream's state.
   const Engine& engine() const { return *engine_; }
   const StreamState& state() const { return *state_; }
+  // Frames go through the shared instance's batcher.
+  bool batched() const { return batcher_ != nullptr; }
   int network_width() const { return net_width_; }
   // The frame size of the last configure().
   int frame_width() const { return frame_width_; }
@@ -231,10 +245,13 @@ class CbinferDriver {
   ModelDescription decode_with_;  // description_ with the effective detection parameters
   std::string model_name_;
   std::vector<std::string> labels_;
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<ThresholdSet> thresholds_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<StreamState> state_;
+  std::shared_ptr<const Model> model_;
+  std::shared_ptr<const ThresholdSet> thresholds_;
+  std::shared_ptr<SharedEngine> shared_;    // with a model-instance-id
+  std::shared_ptr<const Engine> engine_;    // the instance's, or a private one
+  std::unique_ptr<StreamState> state_;      // unbatched: this stream's
+  std::shared_ptr<StreamBatcher> batcher_;  // batched: the instance's
+  int slot_ = -1;                           // batched: this stream's item
   Tensor input_;
   int net_width_ = 0, net_height_ = 0;
   int frame_width_ = 0, frame_height_ = 0;

@@ -584,9 +584,18 @@ static void post_setting_error(GstCbinferConv *self, const sg::SettingError &e) 
 static gboolean gst_cbinfer_conv_open(GstSparseinferElement *element) {
   GstCbinferConv *self = GST_CBINFER_CONV(element);
   GST_OBJECT_LOCK(self);
-  const sg::CbinferSettings settings = self->settings;
+  sg::CbinferSettings settings = self->settings;
   self->totals = sg::CbinferTotals();
   GST_OBJECT_UNLOCK(self);
+  gchar *instance_id = gst_sparseinfer_element_dup_model_instance_id(element);
+  settings.model_instance_id = instance_id;
+  g_free(instance_id);
+  const GstClockTime timeout = gst_sparseinfer_element_get_batch_timeout(element);
+  settings.batch_timeout_us = timeout > 0 ? std::max<gint64>(1, gint64(timeout / GST_USECOND)) : 0;
+  if (settings.batch_timeout_us > 0 && settings.model_instance_id.empty())
+    GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
+                        ("'batch-timeout' has no effect without 'model-instance-id': this stream runs alone."),
+                        (nullptr));
 
   const std::string name = sg::base_name(settings.model_path);
   gst_sparseinfer_element_set_models(element, ("model \"" + settings.model_path + "\"").c_str(),

@@ -60,6 +60,7 @@
 #include <string>
 
 #include "element_support.h"
+#include "engine_cache.h"
 #include "gstsaliencyscheduler.h"
 #include "gstsparseinferelements.h"
 #include "saliency_driver.h"
@@ -408,8 +409,11 @@ static void gst_saliency_scheduler_get_property(GObject *object, guint prop_id, 
 static gboolean gst_saliency_scheduler_open(GstSparseinferElement *element) {
   GstSaliencyScheduler *self = GST_SALIENCY_SCHEDULER(element);
   GST_OBJECT_LOCK(self);
-  const sg::SaliencySettings settings = self->settings;
+  sg::SaliencySettings settings = self->settings;
   GST_OBJECT_UNLOCK(self);
+  gchar *instance_id = gst_sparseinfer_element_dup_model_instance_id(element);
+  settings.model_instance_id = instance_id;
+  g_free(instance_id);
 
   const si::DualStreamOptions &o = settings.options;
   gst_sparseinfer_element_set_models(
@@ -422,6 +426,10 @@ static gboolean gst_saliency_scheduler_open(GstSparseinferElement *element) {
     self->driver->open(settings);
   } catch (const sg::DescriptionError &e) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid model description: %s", e.what()), ("%s", e.what()));
+    return FALSE;
+  } catch (const sg::InstanceMismatch &e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid property '%s': %s.", e.property().c_str(), e.what()),
+                      ("%s", e.what()));
     return FALSE;
   }
   const si::DualStreamRunner &runner = self->driver->runner();

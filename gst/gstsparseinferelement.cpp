@@ -49,10 +49,14 @@ GST_DEBUG_CATEGORY_STATIC(gst_sparseinfer_element_debug);
 namespace sg = sparseinfer::gst;
 
 #define DEFAULT_RESET_GAP 0
+#define DEFAULT_BATCH_TIMEOUT 0
+#define MAX_BATCH_TIMEOUT (10 * GST_SECOND)
 
 enum {
   PROP_0,
   PROP_RESET_GAP,
+  PROP_MODEL_INSTANCE_ID,
+  PROP_BATCH_TIMEOUT,
 };
 
 #define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, RGBA, BGRA, GRAY8 }"
@@ -79,9 +83,11 @@ struct _GstSparseinferElementPrivate {
   GstClockTime last_running_time = GST_CLOCK_TIME_NONE;  // of the last frame processed
 
   /* Under the object lock. */
-  GstClockTime latency = 0;                         // last reported to the pipeline
-  GstClockTime qos_earliest = GST_CLOCK_TIME_NONE;  // from the last QoS event
-  GstClockTime reset_gap = DEFAULT_RESET_GAP;       // "reset-gap"
+  GstClockTime latency = 0;                            // last reported to the pipeline
+  GstClockTime qos_earliest = GST_CLOCK_TIME_NONE;     // from the last QoS event
+  GstClockTime reset_gap = DEFAULT_RESET_GAP;          // "reset-gap"
+  std::string model_instance_id;                       // "model-instance-id"
+  GstClockTime batch_timeout = DEFAULT_BATCH_TIMEOUT;  // "batch-timeout"
 };
 typedef struct _GstSparseinferElementPrivate GstSparseinferElementPrivate;
 using Private = GstSparseinferElementPrivate;
@@ -163,6 +169,23 @@ static void gst_sparseinfer_element_class_init(GstSparseinferElementClass *klass
                           0, G_MAXUINT64, DEFAULT_RESET_GAP,
                           (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
 
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL_INSTANCE_ID,
+      g_param_spec_string("model-instance-id", "Model instance id",
+                          "Elements of one process with the same id share one loaded model and compiled engine "
+                          "(weights in memory once); each keeps its own stream state. Settings that change the "
+                          "compiled engine must match, or the element fails naming the first that differs "
+                          "(empty: a private engine)",
+                          nullptr,
+                          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_uint64("batch-timeout", "Batch timeout",
+                          "With model-instance-id: run the frames of the elements sharing the instance as one batch, "
+                          "each frame waiting at most this many nanoseconds for the others (0: no batching)",
+                          0, MAX_BATCH_TIMEOUT, DEFAULT_BATCH_TIMEOUT,
+                          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
@@ -202,6 +225,16 @@ static void gst_sparseinfer_element_set_property(GObject *object, guint prop_id,
       get_priv(self)->reset_gap = g_value_get_uint64(value);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_MODEL_INSTANCE_ID:
+      GST_OBJECT_LOCK(self);
+      get_priv(self)->model_instance_id = g_value_get_string(value) ? g_value_get_string(value) : "";
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_BATCH_TIMEOUT:
+      GST_OBJECT_LOCK(self);
+      get_priv(self)->batch_timeout = g_value_get_uint64(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -216,6 +249,18 @@ static void gst_sparseinfer_element_get_property(GObject *object, guint prop_id,
       g_value_set_uint64(value, get_priv(self)->reset_gap);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_MODEL_INSTANCE_ID: {
+      GST_OBJECT_LOCK(self);
+      const std::string &id = get_priv(self)->model_instance_id;
+      g_value_set_string(value, id.empty() ? nullptr : id.c_str());
+      GST_OBJECT_UNLOCK(self);
+      break;
+    }
+    case PROP_BATCH_TIMEOUT:
+      GST_OBJECT_LOCK(self);
+      g_value_set_uint64(value, get_priv(self)->batch_timeout);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -226,6 +271,20 @@ void gst_sparseinfer_element_set_models(GstSparseinferElement *self, const gchar
   Private *priv = get_priv(self);
   priv->files = files;
   priv->names = names;
+}
+
+gchar *gst_sparseinfer_element_dup_model_instance_id(GstSparseinferElement *self) {
+  GST_OBJECT_LOCK(self);
+  const std::string id = get_priv(self)->model_instance_id;
+  GST_OBJECT_UNLOCK(self);
+  return g_strdup(id.c_str());
+}
+
+GstClockTime gst_sparseinfer_element_get_batch_timeout(GstSparseinferElement *self) {
+  GST_OBJECT_LOCK(self);
+  const GstClockTime timeout = get_priv(self)->batch_timeout;
+  GST_OBJECT_UNLOCK(self);
+  return timeout;
 }
 
 const gchar *gst_sparseinfer_element_get_stream_id(GstSparseinferElement *self) {

@@ -69,6 +69,12 @@ struct _GstSparseinferElementClass {
  * @names (file names) afterwards, e.g. "model \"net.onnx\"". */
 void gst_sparseinfer_element_set_models(GstSparseinferElement *self, const gchar *files, const gchar *names);
 
+/* For @open: the "model-instance-id" property ("" when unset; g_free() it). */
+gchar *gst_sparseinfer_element_dup_model_instance_id(GstSparseinferElement *self);
+
+/* For @open: the "batch-timeout" property, in nanoseconds (0: no batching). */
+GstClockTime gst_sparseinfer_element_get_batch_timeout(GstSparseinferElement *self);
+
 /* For @process: the stream-id of the current stream ("" before the first STREAM_START). */
 const gchar *gst_sparseinfer_element_get_stream_id(GstSparseinferElement *self);
 

@@ -1,6 +1,9 @@
 #include "saliency_driver.h"
 
+#include <filesystem>
+
 #include "element_support.h"
+#include "engine_cache.h"
 
 namespace sparseinfer::gst {
 
@@ -26,7 +29,35 @@ bool same_input(const PreprocessOptions& a, const PreprocessOptions& b) {
          a.mean == b.mean && a.std == b.std;
 }
 
+std::string canonical(const std::string& path) {
+  std::error_code error;
+  const std::filesystem::path p = std::filesystem::weakly_canonical(path, error);
+  return error ? path : p.string();
+}
+
 }  // namespace
+
+// The preprocessing comes from the large model's description (a file of
+// that model), so equal model paths mean equal preprocessing.
+std::vector<std::pair<std::string, std::string>> runner_spec(const SaliencySettings& settings) {
+  const DualStreamOptions& o = settings.options;
+  const ScheduleOptions& s = o.schedule;
+  return {
+      {"large-model", canonical(o.large_model)},
+      {"small-model", canonical(o.small_model)},
+      {"backend", backend_name(o.backend)},
+      {"threads", std::to_string(o.threads)},
+      {"small-mode", mode_name(o.small_mode)},
+      {"small-threshold", std::to_string(o.small_threshold)},
+      {"schedule", s.kind == ScheduleKind::Adaptive ? "adaptive" : "fixed"},
+      {"period", std::to_string(s.period)},
+      {"max-cost", std::to_string(s.max_cost)},
+      {"change-trigger", std::to_string(s.change_trigger)},
+      {"margin-trigger", std::to_string(s.margin_trigger)},
+      {"decay-tau", std::to_string(o.decay_tau)},
+      {"change-pixel-threshold", std::to_string(o.change_pixel_threshold)},
+  };
+}
 
 void SaliencyDriver::open(const SaliencySettings& settings) {
   close();
@@ -39,7 +70,13 @@ void SaliencyDriver::open(const SaliencySettings& settings) {
         small.source + ": its preprocessing (color_order, resize, scale, mean, std) differs from " +
         (large.present ? large.source : "the defaults of the large model, which has no description") +
         "; both networks see the same frame and need the same");
-  auto runner = std::make_unique<DualStreamRunner>(options);
+  std::shared_ptr<const DualStreamRunner> runner;
+  if (settings.model_instance_id.empty())
+    runner = std::make_shared<const DualStreamRunner>(options);
+  else
+    runner = EngineCache::process().acquire<DualStreamRunner>(
+        settings.model_instance_id, "saliencyscheduler", runner_spec(settings),
+        [&] { return std::make_shared<DualStreamRunner>(options); });
   state_ = runner->new_stream();
   runner_ = std::move(runner);
   large_name_ = base_name(settings.options.large_model);

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "frame_view.h"
@@ -20,11 +21,19 @@ namespace sparseinfer::gst {
 struct SaliencySettings {
   DualStreamOptions options;  // models, schedule, decay, small model mode, backend, threads
   bool emit_stats = false;
+  // Elements of one process with the same id share both compiled networks
+  // (empty: private ones); see engine_cache.h.
+  std::string model_instance_id;
 };
+
+// The settings the shared runner holds, which the elements sharing a
+// model-instance-id must agree on: (property, value), in compared order.
+std::vector<std::pair<std::string, std::string>> runner_spec(const SaliencySettings& settings);
 
 class SaliencyDriver {
  public:
-  // Loads and checks both models; throws ModelError / Error, and
+  // Loads and checks both models (or takes the instance's); throws
+  // ModelError / Error, InstanceMismatch naming a property, and
   // DescriptionError for a description that cannot be read or whose
   // preprocessing differs between the two models (they share one input).
   void open(const SaliencySettings& settings);
@@ -48,7 +57,7 @@ class SaliencyDriver {
   const DualStreamState& state() const { return *state_; }
 
  private:
-  std::unique_ptr<DualStreamRunner> runner_;
+  std::shared_ptr<const DualStreamRunner> runner_;
   std::unique_ptr<DualStreamState> state_;
   std::string large_name_, small_name_;
   std::vector<std::string> labels_;

@@ -13,6 +13,7 @@ packages=(
   libopenblas-dev libopencv-dev libgtest-dev opencv-doc
   python3 python3-venv python3-numpy python3-torch python3-onnx python3-matplotlib
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+  libmosquitto-dev mosquitto python3-paho-mqtt
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -46,7 +46,7 @@ void compile_plan(const Model& source, const EngineOptions& options, int threads
       throw ModelError(file, "", "",
                        "input '" + vi.name + "' has rank " + std::to_string(vi.dims.size()) + " but shape " +
                            shape_str(shape) + " was given");
-    for (size_t d = 0; d < vi.dims.size(); ++d)
+    for (size_t d = options.free_batch ? 1 : 0; d < vi.dims.size(); ++d)
       if (vi.dims[d] >= 0 && vi.dims[d] != shape[d])
         throw ModelError(file, "", "",
                          "input '" + vi.name + "' has fixed shape " + shape_str(vi.dims) + " but " + shape_str(shape) +

@@ -157,18 +157,18 @@ class ChangeExecutor : public Executor {
   std::vector<std::vector<int>> transient_readers_;  // per step: gated steps that read its transient outputs
 };
 
-// The accepted set of the first detecting layer as a per-pixel map of its input grid (first batch item).
+// The accepted set of the first detecting layer as a per-pixel map of its
+// input grid, batch item after batch item (a StreamBatcher hands each stream
+// its own item's map).
 void first_layer_mask(const Plan& p, const Step& step, const ChangeSet& accepted, FrameResult& result) {
   const Shape& shape = p.values[static_cast<size_t>(step.inputs[0])].tensor.shape();
   result.mask_height = shape[2];
   result.mask_width = shape[3];
-  const int64_t grid = shape[2] * shape[3];
+  const int64_t grid = shape[0] * shape[2] * shape[3];
   result.first_layer_mask.assign(static_cast<size_t>(grid), accepted.kind == ChangeSet::Kind::All ? 1 : 0);
   if (accepted.kind != ChangeSet::Kind::Pixels) return;
-  for (int32_t pixel : accepted.pixels) {
-    if (pixel >= grid) break;  // sorted: the rest belong to later batch items
-    result.first_layer_mask[static_cast<size_t>(pixel)] = 1;
-  }
+  for (int32_t pixel : accepted.pixels)
+    if (pixel < grid) result.first_layer_mask[static_cast<size_t>(pixel)] = 1;
 }
 
 void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>& inputs, FrameResult& result) const {

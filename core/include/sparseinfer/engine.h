@@ -37,6 +37,11 @@ struct EngineOptions {
   std::map<std::string, Tensor> constant_inputs;
   // Time every layer (FrameResult::layer_ms); costs a clock read per layer.
   bool profile = false;
+  // The first dimension of every input_shapes entry may differ from the batch
+  // the model declares (most exports fix it to 1): StreamBatcher runs one
+  // item per stream. Layers that bake the batch in (a Reshape to a constant
+  // shape) then fail to compile, with the node named.
+  bool free_batch = false;
 };
 
 // One executed node of the compiled plan (constant-folded nodes are gone).
@@ -87,8 +92,9 @@ struct FrameResult {
   std::vector<double> layer_ms;         // per LayerInfo, when EngineOptions::profile
   bool dense_frame = true;              // computed in full (first frame after a reset)
   // Change mode: input pixels the first detecting layer accepted as changed
-  // (1) on its input grid, row-major, first batch item; all ones on a dense
-  // frame. Empty in dense mode (every pixel is computed).
+  // (1) on its input grid, row-major; all ones on a dense frame. Empty in
+  // dense mode (every pixel is computed). The CPU backend gives every batch
+  // item, one grid after another; the CUDA backend the first item only.
   std::vector<uint8_t> first_layer_mask;
   int64_t mask_width = 0, mask_height = 0;
 };
