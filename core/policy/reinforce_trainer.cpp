@@ -64,6 +64,14 @@ void ReinforceTrainer::reset_stream() {
   have_forward_ = false;
 }
 
+void ReinforceTrainer::record_full_execution(size_t blocks) {
+  actions_.assign(blocks, 1);
+  probs_.assign(blocks, 1.f);
+  have_forward_ = false;
+  first_frame_ = false;
+  stats_ = PolicyFrameStats{};
+}
+
 double ReinforceTrainer::next_uniform() {
   // splitmix64: a tiny generator whose whole state is one word, so a saved
   // policy resumes the same decisions.

@@ -62,6 +62,11 @@ class ReinforceTrainer {
   // height/8 x width/8, 1 = execute. Samples p_b = sigmoid(logit_b).
   const std::vector<uint8_t>& decide(const float* policy_input, int height, int width);
 
+  // A frame whose blocks were all executed without asking the policy (the
+  // first frame of a stream, when the caller handles it): reward() then
+  // only updates the running cost.
+  void record_full_execution(size_t blocks);
+
   // After the task network ran on the decisions of the last decide():
   // information_gain holds IG_b per block (information_gain.h). Updates the
   // running cost and, every update_interval frames when training, takes a
