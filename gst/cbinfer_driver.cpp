@@ -267,7 +267,7 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
       if (outs[i].name == "heatmap") heatmap = result.outputs[i];
       if (outs[i].name == "boxes") boxes = result.outputs[i];
     }
-    detections = decode_detections(*heatmap, *boxes, net_width_, net_height_, settings_.detection);
+    detections = decode_centernet(*heatmap, *boxes, net_width_, net_height_, settings_.detection);
   }
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 

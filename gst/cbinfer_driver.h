@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "detection_decoder.h"
 #include "frame_view.h"
 #include "gstsparseinfertensormeta.h"
+#include "sparseinfer/decode.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
@@ -24,6 +24,10 @@
 #include "sparseinfer/thresholds.h"
 
 namespace sparseinfer::gst {
+
+// The detection decoder lives in the core (sparseinfer/decode.h).
+using sparseinfer::Detection;
+using sparseinfer::DetectionParams;
 
 // Everything cbinferconv's properties set; the element keeps one under its
 // object lock and hands the driver a copy.

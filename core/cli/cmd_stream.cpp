@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/video_setup.h"
+#include "sparseinfer/decode.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/thresholds.h"
@@ -43,7 +44,14 @@ void print_stream_help(std::ostream& os) {
         "  --size WxH            network input size (default: the model's, else the video's)\n"
         "  --threads N           cores to use (default: all)\n"
         "  --compare-dense       also run the dense engine and add max_abs_diff, mse, agreement\n"
-        "  --profile             add layer_ms: the time of every layer\n";
+        "  --profile             add layer_ms: the time of every layer\n"
+        "  --decode              add the decoded outputs, as the model description (MODEL.onnx.json)\n"
+        "                        says: detections [{box [x1,y1,x2,y2] in frame pixels, score, label}],\n"
+        "                        mask_fraction {label: fraction} or class {label, score}\n"
+        "  --raw-video WxH       --video is a file of raw RGB24 frames of this size, back to back\n"
+        "                        (gst-launch-1.0 ... ! video/x-raw,format=RGB ! filesink)\n"
+        "  --frame-size WxH      report boxes in the pixels of a clip of this size (default: the\n"
+        "                        video's), e.g. raw frames scaled down from a 768x576 clip\n";
 }
 
 static std::string fixed(double v, int digits = 4) {
@@ -53,10 +61,41 @@ static std::string fixed(double v, int digits = 4) {
 }
 
 const std::vector<tools::OptionSpec> kStreamOptions = {
-    {"video", true},           {"mode", true},     {"thresholds", true}, {"threshold", true},
-    {"threshold-scale", true}, {"frames", true},   {"size", true},       {"threads", true},
-    {"compare-dense", false},  {"profile", false}, {"backend", true},
+    {"video", true},   {"mode", true},    {"thresholds", true}, {"threshold", true},      {"threshold-scale", true},
+    {"frames", true},  {"size", true},    {"threads", true},    {"compare-dense", false}, {"profile", false},
+    {"backend", true}, {"decode", false}, {"raw-video", true},  {"frame-size", true},
 };
+
+// The decoded outputs as JSON members (",\"detections\":[...]" etc.).
+static std::string decoded_json(const ModelDescription& d, const DecodeResult& r) {
+  std::string out;
+  switch (r.kind) {
+    case DecoderKind::None:
+      break;
+    case DecoderKind::Ssd:
+    case DecoderKind::Centernet:
+      out += ",\"detections\":[";
+      for (size_t i = 0; i < r.detections.size(); ++i) {
+        const Detection& b = r.detections[i];
+        out += std::string(i ? "," : "") + "{\"box\":[" + fixed(b.x1, 2) + "," + fixed(b.y1, 2) + "," + fixed(b.x2, 2) +
+               "," + fixed(b.y2, 2) + "],\"score\":" + fixed(b.score, 5) +
+               ",\"label\":" + json_string(label_name(d, b.label)) + "}";
+      }
+      out += "]";
+      break;
+    case DecoderKind::Segmentation:
+      out += ",\"mask_fraction\":{";
+      for (size_t c = 0; c < r.class_fractions.size(); ++c)
+        out += std::string(c ? "," : "") + json_string(label_name(d, int(c))) + ":" + fixed(r.class_fractions[c], 6);
+      out += "}";
+      break;
+    case DecoderKind::Classification:
+      out += ",\"class\":{\"label\":" + json_string(label_name(d, r.top_class)) +
+             ",\"score\":" + fixed(r.top_score, 6) + "}";
+      break;
+  }
+  return out;
+}
 
 int cmd_stream(const std::vector<std::string>& argv) {
   ParsedArgs args = parse_args("stream", argv, kStreamOptions);
@@ -84,7 +123,14 @@ int cmd_stream(const std::vector<std::string>& argv) {
 
   const Backend backend = tools::parse_backend(args.value("backend", "auto"), "--backend");
   const std::string video = args.value("video");
-  VideoSetup setup = setup_video(args.positional[0], video, size);
+  std::optional<std::pair<int64_t, int64_t>> raw_size, frame_size;
+  if (args.has("raw-video")) raw_size = parse_size(args.value("raw-video"), "--raw-video");
+  if (args.has("frame-size")) frame_size = parse_size(args.value("frame-size"), "--frame-size");
+  const bool decode = args.has("decode");
+  VideoSetup setup = setup_video(args.positional[0], video, size, raw_size);
+  if (decode && setup.description.decoder == DecoderKind::None)
+    throw UsageError("--decode: " + args.positional[0] +
+                     " has no model description with a decoder (see docs/models.md: MODEL.onnx.json)");
   EngineOptions opt;
   opt.backend = backend;
   opt.mode = mode_name == "change" ? Mode::Change : Mode::Dense;
@@ -110,7 +156,11 @@ int cmd_stream(const std::vector<std::string>& argv) {
     dense_state = dense->new_stream();
   }
 
-  tools::FrameReader reader(video, setup.preprocess);
+  VideoSource reader(video, raw_size, setup.preprocess);
+  // Boxes come back in the pixels of the frames read, then scaled to --frame-size.
+  const FrameGeometry geometry = frame_geometry(reader.frame_width(), reader.frame_height(), setup.preprocess);
+  const double to_clip_x = frame_size ? double(frame_size->first) / reader.frame_width() : 1.0;
+  const double to_clip_y = frame_size ? double(frame_size->second) / reader.frame_height() : 1.0;
   Tensor frame;
   for (int64_t f = 0; f < max_frames && reader.next(frame); ++f) {
     FrameResult r = engine.run(*state, {&frame});
@@ -147,6 +197,18 @@ int cmd_stream(const std::vector<std::string>& argv) {
       tools::Comparison c = tools::compare_outputs(*r.outputs[0], *d.outputs[0]);
       line += ",\"max_abs_diff\":" + fixed(c.max_abs_diff, 8) + ",\"mse\":" + fixed(c.mse, 10);
       line += ",\"agreement\":" + (c.has_agreement ? fixed(c.agreement, 6) : std::string("null"));
+    }
+    if (decode) {
+      std::vector<NamedOutput> named;
+      for (size_t i = 0; i < r.outputs.size(); ++i) named.push_back({engine.outputs()[i].name, r.outputs[i]});
+      DecodeResult decoded = decode_outputs(setup.description, named, geometry);
+      for (Detection& b : decoded.detections) {
+        b.x1 = float(b.x1 * to_clip_x);
+        b.x2 = float(b.x2 * to_clip_x);
+        b.y1 = float(b.y1 * to_clip_y);
+        b.y2 = float(b.y2 * to_clip_y);
+      }
+      line += decoded_json(setup.description, decoded);
     }
     std::cout << line << "}\n" << std::flush;
   }

@@ -14,6 +14,7 @@
 
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
+#include "sparseinfer/model_description.h"
 #include "sparseinfer/npy.h"
 #include "sparseinfer/preprocess.h"
 #include "sparseinfer/thresholds.h"
@@ -111,9 +112,9 @@ int main(int argc, char** argv) {
   }
   try {
     Model model = load_model(args.model);
-    PreprocessOptions pre;
-    pre.width = args.width;
-    pre.height = args.height;
+    // The model description's preprocessing (defaults without one); the wrapper's peers get these same
+    // frames through --frames-out, so every side sees identical inputs.
+    const PreprocessOptions pre = preprocess_options(load_model_description(model), args.width, args.height);
     std::vector<Tensor> frames = tools::read_frames(args.video, args.frames, pre);
     if (!args.frames_out.empty()) {
       const Shape& s = frames[0].shape();

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cbinfer_driver.h"
-#include "detection_decoder.h"
+#include "sparseinfer/decode.h"
 
 namespace sg = sparseinfer::gst;
 using sparseinfer::Tensor;
@@ -40,8 +40,8 @@ std::vector<sg::Detection> decode_two(const float first[4], const float second[4
   }
   sg::DetectionParams params;
   params.score_threshold = 0.5f;
-  return sg::decode_detections(Tensor::from_f32({1, 1, 4, 4}, heat), Tensor::from_f32({1, 4, 4, 4}, boxes), 32, 32,
-                               params);
+  return sparseinfer::decode_centernet(Tensor::from_f32({1, 1, 4, 4}, heat), Tensor::from_f32({1, 4, 4, 4}, boxes), 32,
+                                       32, params);
 }
 
 }  // namespace
@@ -120,8 +120,8 @@ TEST(DetectionDecoder, DropsDegenerateBoxes) {
 }
 
 TEST(DetectionDecoder, IsDegenerate) {
-  EXPECT_FALSE(sg::is_degenerate({0, 0, 1, 1, 0.5f, 0}));
-  EXPECT_TRUE(sg::is_degenerate({1, 0, 1, 1, 0.5f, 0}));
-  EXPECT_TRUE(sg::is_degenerate({0, 1, 1, 1, 0.5f, 0}));
-  EXPECT_TRUE(sg::is_degenerate({2, 0, 1, 1, 0.5f, 0}));
+  EXPECT_FALSE(sparseinfer::is_degenerate({0, 0, 1, 1, 0.5f, 0}));
+  EXPECT_TRUE(sparseinfer::is_degenerate({1, 0, 1, 1, 0.5f, 0}));
+  EXPECT_TRUE(sparseinfer::is_degenerate({0, 1, 1, 1, 0.5f, 0}));
+  EXPECT_TRUE(sparseinfer::is_degenerate({2, 0, 1, 1, 0.5f, 0}));
 }

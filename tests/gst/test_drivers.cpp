@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "cbinfer_driver.h"
-#include "detection_decoder.h"
 #include "element_support.h"
 #include "saliency_driver.h"
+#include "sparseinfer/decode.h"
 #include "sparseinfer/dual_stream.h"
 
 namespace sg = sparseinfer::gst;
@@ -217,7 +217,7 @@ TEST(CbinferDriver, DetectionsInFramePixels) {
     if (t.name == "boxes") boxes = &x;
   }
   ASSERT_TRUE(heatmap && boxes);
-  const std::vector<sg::Detection> want = sg::decode_detections(*heatmap, *boxes, 64, 32, settings.detection);
+  const std::vector<sg::Detection> want = sparseinfer::decode_centernet(*heatmap, *boxes, 64, 32, settings.detection);
   const std::vector<sg::Detection>& got = driver.held_detections();
   ASSERT_FALSE(want.empty());
   ASSERT_EQ(got.size(), want.size());

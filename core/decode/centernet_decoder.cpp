@@ -1,27 +1,16 @@
-#include "detection_decoder.h"
-
+// Decodes detnet-style outputs (make_models.py DetNetSmall): a sigmoid centre
+// heatmap [1, K, h, w] and box distances [1, 4, h, w] (left, top, right,
+// bottom, in cells) on a grid of stride-sized cells, into scored boxes.
 #include <algorithm>
 
+#include "decode/detection_nms.h"
+#include "sparseinfer/decode.h"
 #include "sparseinfer/error.h"
 
-namespace sparseinfer::gst {
+namespace sparseinfer {
 
-float intersection_over_union(const Detection& a, const Detection& b) {
-  const float iw = std::min(a.x2, b.x2) - std::max(a.x1, b.x1);
-  const float ih = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
-  if (iw <= 0 || ih <= 0) return 0.0f;
-  const float inter = iw * ih;
-  const float uni = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
-  return uni > 0 ? inter / uni : 0.0f;
-}
-
-bool is_degenerate(const Detection& d) {
-  // Negated so that NaN coordinates count as degenerate too.
-  return !(d.x2 > d.x1) || !(d.y2 > d.y1);
-}
-
-std::vector<Detection> decode_detections(const Tensor& heatmap, const Tensor& boxes, int input_width, int input_height,
-                                         const DetectionParams& params) {
+std::vector<Detection> decode_centernet(const Tensor& heatmap, const Tensor& boxes, int input_width, int input_height,
+                                        const DetectionParams& params) {
   if (heatmap.rank() != 4 || boxes.rank() != 4 || boxes.dim(1) != 4 || heatmap.dim(2) != boxes.dim(2) ||
       heatmap.dim(3) != boxes.dim(3) || heatmap.dtype() != DType::Float32 || boxes.dtype() != DType::Float32)
     throw Error("detection outputs must be heatmap [1,K,h,w] and boxes [1,4,h,w], got " + shape_str(heatmap.shape()) +
@@ -68,19 +57,7 @@ std::vector<Detection> decode_detections(const Tensor& heatmap, const Tensor& bo
       }
     }
   }
-  std::sort(found.begin(), found.end(), [](const Detection& a, const Detection& b) { return a.score > b.score; });
-  std::vector<Detection> kept;
-  for (const Detection& d : found) {
-    if (static_cast<int>(kept.size()) >= params.max_detections) break;
-    bool overlaps = false;
-    for (const Detection& k : kept)
-      if (k.label == d.label && intersection_over_union(k, d) > params.iou_threshold) {
-        overlaps = true;
-        break;
-      }
-    if (!overlaps) kept.push_back(d);
-  }
-  return kept;
+  return decode::non_max_suppression(std::move(found), params);
 }
 
-}  // namespace sparseinfer::gst
+}  // namespace sparseinfer
