@@ -22,23 +22,6 @@ PolicyNetConfig net_config(const PolicyGateOptions& options, int output_channels
 
 }  // namespace
 
-OutputReader probability_map_reader(size_t index) {
-  return [index](const std::vector<const Tensor*>& outputs) {
-    if (index >= outputs.size() || outputs[index] == nullptr)
-      throw Error("policy: the network has no output " + std::to_string(index) + " to read as a probability map");
-    const Tensor& t = *outputs[index];
-    if (t.dtype() != DType::Float32 || t.shape().size() != 4 || t.dim(0) != 1)
-      throw Error("policy: output " + std::to_string(index) + " is " + shape_str(t.shape()) +
-                  ", a probability map must be [1, C, H, W] float");
-    OutputReading r;
-    r.map_channels = int(t.dim(1));
-    r.map_height = int(t.dim(2));
-    r.map_width = int(t.dim(3));
-    r.probabilities.assign(t.f32(), t.f32() + t.numel());
-    return r;
-  };
-}
-
 PolicyBlockGate::PolicyBlockGate(OutputReader reader, const PolicyGateOptions& options)
     : reader_(std::move(reader)), trainer_(net_config(options, kOutputChannels), options.settings, options.seed) {
   trainer_.net().set_threads(options.threads);

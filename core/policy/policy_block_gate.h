@@ -4,7 +4,7 @@
 // gain of the new output over the previous one (§3.4-3.5), training online.
 #pragma once
 
-#include <functional>
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,25 +12,11 @@
 
 #include "engine/block/block_gate.h"
 #include "policy/information_gain.h"
+#include "policy/output_reader.h"
 #include "policy/policy_input.h"
 #include "policy/reinforce_trainer.h"
 
 namespace sparseinfer::policy {
-
-// The task output as the policy sees it: detections (boxes in network-input
-// pixels) or a probability map [channels, height, width].
-struct OutputReading {
-  std::vector<Detection> detections;
-  std::vector<float> probabilities;
-  int map_channels = 0, map_height = 0, map_width = 0;
-  bool is_map() const { return map_channels > 0; }
-};
-
-// Turns the engine's outputs (graph output order) into an OutputReading.
-using OutputReader = std::function<OutputReading(const std::vector<const Tensor*>& outputs)>;
-
-// Reads output `index` ([1, C, H, W] probabilities, e.g. a person mask) as a map.
-OutputReader probability_map_reader(size_t index);
 
 struct PolicyGateOptions {
   ReinforceSettings settings;
@@ -59,6 +45,7 @@ class PolicyBlockGate : public BlockGate {
   void reset() override;
 
   ReinforceTrainer& trainer() { return trainer_; }
+  const ReinforceTrainer& trainer() const { return trainer_; }
   const PolicyGateTimes& last_times() const { return times_; }
   // The last frame's information gain per block (empty before the second frame).
   const std::vector<float>& last_information_gain() const { return information_gain_; }
