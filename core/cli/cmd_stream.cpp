@@ -34,7 +34,12 @@ void print_stream_help(std::ostream& os) {
         "update, other) and state_bytes.\n"
         "\n"
         "Options:\n"
-        "  --mode change|dense   execution mode (default change)\n"
+        "  --mode change|dense|block  execution mode (default change)\n"
+        "  --block-size B        block mode: block side in input pixels (default 32)\n"
+        "  --gate change         block mode: who picks the blocks (change: blocks whose input moved)\n"
+        "  --block-threshold T   block mode, change gate: execute a block when max |frame - last\n"
+        "                        executed frame| over it exceeds T (default 0)\n"
+        "  --start N             begin at frame N of the video (default 0)\n"
         "  --backend B           cpu, cuda or auto (default auto: the GPU when one can run the network)\n"
         "  --thresholds FILE     per-layer thresholds written by `sparseinfer calibrate`\n"
         "  --threshold T         one threshold for every layer (default 0: exact)\n"
@@ -53,9 +58,9 @@ static std::string fixed(double v, int digits = 4) {
 }
 
 const std::vector<tools::OptionSpec> kStreamOptions = {
-    {"video", true},           {"mode", true},     {"thresholds", true}, {"threshold", true},
-    {"threshold-scale", true}, {"frames", true},   {"size", true},       {"threads", true},
-    {"compare-dense", false},  {"profile", false}, {"backend", true},
+    {"video", true},   {"mode", true},       {"thresholds", true}, {"threshold", true},       {"threshold-scale", true},
+    {"frames", true},  {"size", true},       {"threads", true},    {"compare-dense", false},  {"profile", false},
+    {"backend", true}, {"block-size", true}, {"gate", true},       {"block-threshold", true}, {"start", true},
 };
 
 int cmd_stream(const std::vector<std::string>& argv) {
@@ -67,7 +72,14 @@ int cmd_stream(const std::vector<std::string>& argv) {
   if (args.positional.size() != 1) throw UsageError("stream takes one MODEL");
   if (!args.has("video")) throw UsageError("--video FILE (or --video synthetic) is required");
   const std::string mode_name = args.value("mode", "change");
-  if (mode_name != "change" && mode_name != "dense") throw UsageError("--mode must be change or dense");
+  if (mode_name != "change" && mode_name != "dense" && mode_name != "block")
+    throw UsageError("--mode must be change, dense or block");
+  const bool block_mode = mode_name == "block";
+  if (!block_mode && (args.has("block-size") || args.has("gate") || args.has("block-threshold")))
+    throw UsageError("--block-size, --gate and --block-threshold need --mode block");
+  if (args.value("gate", "change") != "change")
+    throw UsageError("--gate must be change (the learned policy is not built yet)");
+  const int64_t start = args.has("start") ? parse_int(args.value("start"), "--start", 0, 1 << 30) : 0;
   if (args.has("thresholds") && args.has("threshold")) throw UsageError("give --thresholds or --threshold, not both");
   const int64_t max_frames = args.has("frames") ? parse_int(args.value("frames"), "--frames", 1, 1 << 30) : (1 << 30);
   const int threads =
@@ -87,7 +99,9 @@ int cmd_stream(const std::vector<std::string>& argv) {
   VideoSetup setup = setup_video(args.positional[0], video, size);
   EngineOptions opt;
   opt.backend = backend;
-  opt.mode = mode_name == "change" ? Mode::Change : Mode::Dense;
+  opt.mode = block_mode ? Mode::Block : mode_name == "change" ? Mode::Change : Mode::Dense;
+  if (args.has("block-size"))
+    opt.block_size = static_cast<int>(parse_int(args.value("block-size"), "--block-size", 1, 4096));
   opt.threads = threads;
   opt.input_shapes = {setup.input_shape};
   opt.profile = args.has("profile");
@@ -100,6 +114,8 @@ int cmd_stream(const std::vector<std::string>& argv) {
       state->set_all_thresholds(threshold);
     state->set_threshold_scale(scale);
   }
+  if (block_mode && args.has("block-threshold"))
+    state->set_all_thresholds(parse_float(args.value("block-threshold"), "--block-threshold"));
   std::unique_ptr<Engine> dense;
   std::unique_ptr<StreamState> dense_state;
   if (args.has("compare-dense")) {
@@ -112,9 +128,11 @@ int cmd_stream(const std::vector<std::string>& argv) {
 
   tools::FrameReader reader(video, setup.preprocess);
   Tensor frame;
+  if (!reader.skip(start)) throw UsageError("--start " + std::to_string(start) + ": the video ends before that frame");
   for (int64_t f = 0; f < max_frames && reader.next(frame); ++f) {
     FrameResult r = engine.run(*state, {&frame});
-    std::string line = "{\"frame\":" + std::to_string(f) + ",\"dense_frame\":" + (r.dense_frame ? "true" : "false") +
+    std::string line = "{\"frame\":" + std::to_string(start + f) +
+                       ",\"dense_frame\":" + (r.dense_frame ? "true" : "false") +
                        ",\"ms\":" + fixed(r.times.total_ms, 3) + ",\"mac_fraction\":" + fixed(r.mac_fraction(), 6);
     line += ",\"changed_fraction\":{";
     for (size_t i = 0; i < r.layer_stats.size(); ++i) {
@@ -135,6 +153,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
     line += "},\"stage_ms\":{\"detect\":" + fixed(t.detect_ms, 3) + ",\"extract\":" + fixed(t.extract_ms, 3) +
             ",\"gather\":" + fixed(t.gather_ms, 3) + ",\"gemm\":" + fixed(t.gemm_ms, 3) +
             ",\"update\":" + fixed(t.update_ms, 3) + ",\"other\":" + fixed(t.other_ms, 3) + "}";
+    if (block_mode) line += ",\"executed_fraction\":" + fixed(r.executed_fraction, 6);
     line += ",\"state_bytes\":" + std::to_string(state->state_bytes());
     if (!r.layer_ms.empty()) {
       line += ",\"layer_ms\":{";
