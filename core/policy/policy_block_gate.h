@@ -20,7 +20,7 @@ namespace sparseinfer::policy {
 
 struct PolicyGateOptions {
   ReinforceSettings settings;
-  std::array<int, 3> widths{16, 32, 32};
+  std::array<int, 3> widths{8, 16, 32};
   uint64_t seed = 1;
   int threads = 1;
   std::string policy_file;  // loaded at construction when set

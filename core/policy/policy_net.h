@@ -26,8 +26,8 @@
 namespace sparseinfer::policy {
 
 struct PolicyNetConfig {
-  int input_channels = 8;                 // 3 frame + 3 frame state + k output + 1 grid
-  std::array<int, 3> widths{16, 32, 32};  // channels of the three stages
+  int input_channels = 8;                // 3 frame + 3 frame state + k output + 1 grid
+  std::array<int, 3> widths{8, 16, 32};  // channels of the three stages
 };
 
 // One convolution's geometry and where its weights [cout, cin*k*k] and bias

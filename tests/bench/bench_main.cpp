@@ -40,18 +40,26 @@ struct Args {
   std::string frames_out;  // .npy of the preprocessed frames, for the reference
   std::string thresholds;  // change mode: calibrated thresholds file
   float threshold = 0.0f;  // change mode: one threshold for every layer otherwise
+  // Block mode: block side, and the change gate's threshold.
+  int block_size = 32;
+  float block_threshold = 0.0f;
+  // >= 0: time clip frames start.. after `warmup` frames before them on the
+  // same stream (so sparse modes start warm); -1: warm up, reset, time from 0.
+  int start = -1;
   bool help = false;
 };
 
 const char* const kUsage =
     "usage: sparseinfer-bench --model M.onnx --size WxH [--video FILE|synthetic] [--frames N]\n"
     "                         [--modes dense,change] [--thresholds F.json | --threshold T]\n"
-    "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n";
+    "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n"
+    "                         [--start S] [--block-size B] [--block-threshold T]\n";
 
 const std::vector<tools::OptionSpec> kOptions = {
-    {"model", true},      {"video", true},      {"frames", true},    {"size", true},
-    {"modes", true},      {"threads", true},    {"backend", true},   {"warmup", true},
-    {"frames-out", true}, {"thresholds", true}, {"threshold", true},
+    {"model", true},      {"video", true},           {"frames", true},    {"size", true},
+    {"modes", true},      {"threads", true},         {"backend", true},   {"warmup", true},
+    {"frames-out", true}, {"thresholds", true},      {"threshold", true}, {"start", true},
+    {"block-size", true}, {"block-threshold", true},
 };
 
 // Throws tools::UsageError; `help` is set for --help and nothing else is read.
@@ -78,6 +86,11 @@ Args parse(const std::vector<std::string>& argv) {
   a.frames_out = p.value("frames-out");
   a.thresholds = p.value("thresholds");
   if (p.has("threshold")) a.threshold = tools::parse_float(p.value("threshold"), "--threshold");
+  if (p.has("start")) a.start = static_cast<int>(tools::parse_int(p.value("start"), "--start", 0, 1 << 30));
+  if (p.has("block-size"))
+    a.block_size = static_cast<int>(tools::parse_int(p.value("block-size"), "--block-size", 1, 4096));
+  if (p.has("block-threshold")) a.block_threshold = tools::parse_float(p.value("block-threshold"), "--block-threshold");
+  if (a.start >= 0 && a.warmup > a.start) throw tools::UsageError("--warmup cannot exceed --start");
   if (a.model.empty()) throw tools::UsageError("--model is required");
   if (a.width <= 0) throw tools::UsageError("--size is required");
   if (a.frames <= 0) throw tools::UsageError("--frames must be positive");
@@ -93,7 +106,8 @@ double median(std::vector<double> v) {
 Mode parse_mode(const std::string& m) {
   if (m == "dense") return Mode::Dense;
   if (m == "change") return Mode::Change;
-  throw Error("mode '" + m + "' is not available (modes: dense, change)");
+  if (m == "block") return Mode::Block;
+  throw Error("mode '" + m + "' is not available (modes: dense, change, block)");
 }
 
 }  // namespace
@@ -115,7 +129,11 @@ int main(int argc, char** argv) {
     // The model description's preprocessing (defaults without one); the wrapper's peers get these same
     // frames through --frames-out, so every side sees identical inputs.
     const PreprocessOptions pre = preprocess_options(load_model_description(model), args.width, args.height);
-    std::vector<Tensor> frames = tools::read_frames(args.video, args.frames, pre);
+    // With --start, the warm-up frames are the clip frames just before the timed ones.
+    std::vector<Tensor> warm;
+    if (args.start >= 0 && args.warmup > 0)
+      warm = tools::read_frames(args.video, args.warmup, pre, args.start - args.warmup);
+    std::vector<Tensor> frames = tools::read_frames(args.video, args.frames, pre, std::max(args.start, 0));
     if (!args.frames_out.empty()) {
       const Shape& s = frames[0].shape();
       Tensor stack(DType::Float32, {static_cast<int64_t>(frames.size()), s[1], s[2], s[3]});
@@ -134,8 +152,10 @@ int main(int argc, char** argv) {
       opt.mode = parse_mode(mode_arg);
       opt.threads = args.threads;
       opt.input_shapes = {frames[0].shape()};
+      opt.block_size = args.block_size;
       Engine engine(model, opt);
       auto configure = [&](StreamState& st) {
+        if (opt.mode == Mode::Block) st.set_all_thresholds(args.block_threshold);
         if (opt.mode != Mode::Change) return;
         if (calibrated)
           apply_thresholds(st, *calibrated);
@@ -144,13 +164,17 @@ int main(int argc, char** argv) {
       };
       auto state = engine.new_stream();
       configure(*state);
-      for (int w = 0; w < args.warmup; ++w) engine.run(*state, {&frames[static_cast<size_t>(w) % frames.size()]});
-      state = engine.new_stream();
-      configure(*state);
+      if (args.start >= 0) {
+        for (const Tensor& w : warm) engine.run(*state, {&w});
+      } else {
+        for (int w = 0; w < args.warmup; ++w) engine.run(*state, {&frames[static_cast<size_t>(w) % frames.size()]});
+        state = engine.new_stream();
+        configure(*state);
+      }
 
       std::vector<double> ms;
       StageTimes stages;
-      double mac_exec = 0, mac_dense = 0, mse_sum = 0, agree_sum = 0, agree_min = 1;
+      double mac_exec = 0, mac_dense = 0, mse_sum = 0, agree_sum = 0, agree_min = 1, executed_sum = 0;
       bool has_agreement = false;
       for (size_t f = 0; f < frames.size(); ++f) {
         FrameResult r = engine.run(*state, {&frames[f]});
@@ -164,6 +188,7 @@ int main(int argc, char** argv) {
           stages.other_ms += r.times.other_ms;
         }
         mac_exec += static_cast<double>(r.macs_executed);
+        executed_sum += r.executed_fraction;
         mac_dense += static_cast<double>(r.macs_dense);
         if (opt.mode == Mode::Dense && dense_out.size() < frames.size()) dense_out.push_back(*r.outputs[0]);
         if (f < dense_out.size()) {
@@ -199,6 +224,12 @@ int main(int argc, char** argv) {
           ",\"gemm\":" + num(stages.gemm_ms / steady, 3) + ",\"update\":" + num(stages.update_ms / steady, 3) +
           ",\"other\":" + num(stages.other_ms / steady, 3) + "}";
       if (calibrated && opt.mode == Mode::Change) line += ",\"thresholds\":" + tools::json_string(args.thresholds);
+      if (args.start >= 0)
+        line += ",\"start\":" + std::to_string(args.start) + ",\"warmup\":" + std::to_string(args.warmup);
+      if (opt.mode == Mode::Block)
+        line += ",\"block_size\":" + std::to_string(args.block_size) +
+                ",\"gate\":\"change\",\"block_threshold\":" + num(args.block_threshold, 4) +
+                ",\"executed_fraction\":" + num(executed_sum / n, 6);
       std::printf("%s}\n", line.c_str());
       std::fflush(stdout);
     }

@@ -31,9 +31,7 @@ struct BlockGrid {
     for (uint8_t e : execute) n += e ? 1 : 0;
     return n;
   }
-  double executed_fraction() const {
-    return execute.empty() ? 0.0 : double(executed()) / double(execute.size());
-  }
+  double executed_fraction() const { return execute.empty() ? 0.0 : double(executed()) / double(execute.size()); }
 };
 
 // What a gate may look at when it decides (BlockCopy §3.3, eq. 2).
