@@ -108,12 +108,13 @@ std::vector<float> segmentation_information_gain(const float* current, const flo
       const int64_t i = int64_t(y) * map_width + x;
       double kl = 0.0;
       if (channels == 1) {
+        if (current[i] == previous[i]) continue;  // unchanged (a transferred block): KL 0
         const double p = clamp(current[i]), q = clamp(previous[i]);
         kl = p * std::log(p / q) + (1.0 - p) * std::log((1.0 - p) / (1.0 - q));
       } else {
         for (int c = 0; c < channels; ++c) {
           const double p = clamp(current[c * plane + i]), q = clamp(previous[c * plane + i]);
-          kl += p * std::log(p / q);
+          if (p != q) kl += p * std::log(p / q);
         }
         kl = std::max(kl, 0.0);  // rounding of distributions that do not sum exactly to 1
       }
