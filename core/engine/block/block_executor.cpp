@@ -119,6 +119,7 @@ class BlockExecutor : public Executor {
       }
       kernels_[k] = make_block_conv(layer);
       if (!kernels_[k]) kernels_[k] = make_block_pointwise(layer);
+      if (!kernels_[k]) kernels_[k] = make_block_resize(layer);
       for (size_t i = 0; i < step.inputs.size(); ++i)
         if (step.inputs[i] >= 0 && (!kernels_[k] || !kernels_[k]->reads_stacked(i)))
           needs_map[static_cast<size_t>(step.inputs[i])] = true;

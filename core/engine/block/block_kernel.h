@@ -74,5 +74,7 @@ std::unique_ptr<BlockKernel> make_block_conv(const BlockLayer& layer);
 // Element-wise layers, activations and channel Concat: the operator itself
 // runs on the stacked cells (block_pointwise.cpp); nullptr otherwise.
 std::unique_ptr<BlockKernel> make_block_pointwise(const BlockLayer& layer);
+// Linear half-pixel Resize by integer factors (block_resize.cpp); nullptr otherwise.
+std::unique_ptr<BlockKernel> make_block_resize(const BlockLayer& layer);
 
 }  // namespace sparseinfer
