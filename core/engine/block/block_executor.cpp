@@ -37,6 +37,7 @@ class BlockState : public ModeState {
     grid.assign(rows, cols, block, 1);
     previous_grid = grid;
     shaped_ops.resize(p.steps.size());
+    stacked.resize(p.values.size());
   }
 
   size_t bytes() const override {
@@ -44,6 +45,7 @@ class BlockState : public ModeState {
     for (const Tensor& t : values) total += t.has_data() ? t.bytes() : 0;
     for (const Tensor& t : previous_outputs) total += t.bytes();
     for (const FloatBuffer& b : patches) total += b.size() * sizeof(float);
+    for (const StackedValue& v : stacked) total += v.data.size() * sizeof(float);
     return total;
   }
   void reset() override {
@@ -61,6 +63,7 @@ class BlockState : public ModeState {
   std::vector<std::map<int64_t, std::unique_ptr<Op>>> shaped_ops;  // per step
   std::vector<FloatBuffer> patches;
   FloatBuffer results;
+  std::vector<StackedValue> stacked;  // per value id, this frame's executed cells
   Scratch scratch;
   GateSettings gates;
   ChangeBlockGate change_gate;      // the default gate
@@ -92,12 +95,19 @@ class BlockExecutor : public Executor {
     // Per layer: a kernel over the executed blocks where one applies; the
     // rest (global pooling, Gemm, detection-head reshapes, maps coarser than
     // a block) runs whole on the assembled maps.
+    // Which values something reads whole (a halo, a global layer, the
+    // caller): those keep a full map; the rest live stacked (block_kernel.h).
+    // Decided consumers first, so walk the steps backwards.
     kernels_.resize(p_.steps.size());
-    for (size_t i = 0; i < p_.steps.size(); ++i) {
-      const Step& step = p_.steps[i];
+    std::vector<bool> needs_map(p_.values.size(), false);
+    for (int id : p_.output_ids) needs_map[static_cast<size_t>(id)] = true;
+    for (size_t k = p_.steps.size(); k-- > 0;) {
+      const Step& step = p_.steps[k];
       BlockLayer layer;
       layer.info = OpInfo{step.node, p_.model.opset, p_.model.path};
       layer.op = step.op.get();
+      layer.input_ids = step.inputs;
+      layer.output_ids = step.outputs;
       for (int id : step.inputs) {
         layer.inputs.push_back(id >= 0 ? &p_.values[static_cast<size_t>(id)].tensor : nullptr);
         layer.input_layouts.push_back(id >= 0 ? layouts_[static_cast<size_t>(id)] : CellLayout{});
@@ -105,9 +115,14 @@ class BlockExecutor : public Executor {
       for (int id : step.outputs) {
         layer.outputs.push_back(id >= 0 ? &p_.values[static_cast<size_t>(id)].tensor : nullptr);
         layer.output_layouts.push_back(id >= 0 ? layouts_[static_cast<size_t>(id)] : CellLayout{});
+        layer.output_needs_map.push_back(id < 0 || needs_map[static_cast<size_t>(id)]);
       }
-      kernels_[i] = make_block_conv(layer);
-      if (!kernels_[i]) kernels_[i] = make_block_pointwise(layer);
+      kernels_[k] = make_block_conv(layer);
+      if (!kernels_[k]) kernels_[k] = make_block_pointwise(layer);
+      if (!kernels_[k]) kernels_[k] = make_block_resize(layer);
+      for (size_t i = 0; i < step.inputs.size(); ++i)
+        if (step.inputs[i] >= 0 && (!kernels_[k] || !kernels_[k]->reads_stacked(i)))
+          needs_map[static_cast<size_t>(step.inputs[i])] = true;
     }
   }
 
@@ -147,7 +162,8 @@ class BlockExecutor : public Executor {
     const double fraction = double(s.blocks.size()) / double(rows_ * cols_);
 
     ExecContext ctx{p_.threads, &s.scratch};
-    BlockRun run{&s.blocks, p_.threads, &s.scratch, &s.patches, &s.results, nullptr, &result.times};
+    BlockRun run{&s.blocks, p_.threads, &s.scratch, &s.patches, &s.results, nullptr, &s.stacked, &result.times};
+    for (StackedValue& v : s.stacked) v.valid = false;
     std::vector<const Tensor*> ins;
     std::vector<Tensor*> outs;
     result.layer_stats.assign(p_.steps.size(), LayerStats{});

@@ -60,9 +60,7 @@ class BlockGate {
   virtual void reset() {}
 };
 
-// The deterministic change gate (Skip-Convolutions' structured gate, on the
-// network input): execute a block when max |I_t - H_{t-1}| over the block
-// exceeds `threshold`. engine/block/change_block_gate.cpp.
-std::unique_ptr<BlockGate> make_change_block_gate(float threshold);
+// The deterministic change gate is engine/block/change_block_gate.h; the
+// executor runs it when no gate is installed.
 
 }  // namespace sparseinfer

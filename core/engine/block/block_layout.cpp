@@ -28,51 +28,52 @@ void gather_patches(const float* map, int64_t channels, int64_t height, int64_t 
                     const std::vector<BlockRef>& blocks, const PatchGeometry& g, float pad_value, float* stacked,
                     int threads) {
   const int64_t n = static_cast<int64_t>(blocks.size());
-  const int64_t plane = n * g.pitch_h * g.patch_w;
+  const int64_t row_len = n * g.pitch_w, plane = g.patch_h * row_len;
   // Small copies are not worth waking a second thread for.
   if (channels * plane < 32768) threads = 1;
   parallel_for(channels, threads, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const float* src = map + c * height * width;
-      float* dst = stacked + c * plane;
-      for (int64_t j = 0; j < n; ++j) {
-        const int64_t y0 = blocks[j].row * g.step_h - g.offset_h;
-        const int64_t x0 = blocks[j].col * g.step_w - g.offset_w;
-        // Columns of the patch that fall inside the map.
-        const int64_t xa = std::clamp<int64_t>(-x0, 0, g.patch_w);
-        const int64_t xb = std::clamp<int64_t>(width - x0, xa, g.patch_w);
-        for (int64_t y = 0; y < g.pitch_h; ++y) {
-          float* row = dst + (j * g.pitch_h + y) * g.patch_w;
-          const int64_t iy = y0 + y;
-          if (y >= g.patch_h || iy < 0 || iy >= height || xa == xb) {
-            std::fill(row, row + g.patch_w, pad_value);
+      for (int64_t y = 0; y < g.patch_h; ++y) {
+        float* row = stacked + c * plane + y * row_len;
+        for (int64_t j = 0; j < n; ++j) {
+          float* seg = row + j * g.pitch_w;
+          const int64_t iy = blocks[j].row * g.step_h - g.offset_h + y;
+          const int64_t x0 = blocks[j].col * g.step_w - g.offset_w;
+          // Columns of the patch that fall inside the map.
+          const int64_t xa = std::clamp<int64_t>(-x0, 0, g.patch_w);
+          const int64_t xb = std::clamp<int64_t>(width - x0, xa, g.patch_w);
+          if (iy < 0 || iy >= height || xa == xb) {
+            std::fill(seg, seg + g.pitch_w, pad_value);
             continue;
           }
-          std::fill(row, row + xa, pad_value);
-          std::memcpy(row + xa, src + iy * width + x0 + xa, static_cast<size_t>(xb - xa) * sizeof(float));
-          std::fill(row + xb, row + g.patch_w, pad_value);
+          std::fill(seg, seg + xa, pad_value);
+          const float* in = src + iy * width + x0;
+          for (int64_t x = xa; x < xb; ++x) seg[x] = in[x];
+          std::fill(seg + xb, seg + g.pitch_w, pad_value);
         }
       }
     }
   });
 }
 
-void scatter_cells(const float* stacked, int64_t stacked_rows, int64_t channels, int64_t height, int64_t width,
-                   const std::vector<BlockRef>& blocks, int64_t cell_h, int64_t cell_w, int64_t pitch_h, float* map,
+void scatter_cells(const float* stacked, int64_t stacked_width, int64_t channels, int64_t height, int64_t width,
+                   const std::vector<BlockRef>& blocks, int64_t cell_h, int64_t cell_w, int64_t pitch_w, float* map,
                    int threads) {
-  const int64_t n = static_cast<int64_t>(blocks.size());
-  const int64_t plane = stacked_rows * cell_w;
+  const int64_t plane = cell_h * stacked_width;
   if (channels * plane < 32768) threads = 1;
   parallel_for(channels, threads, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const float* src = stacked + c * plane;
       float* dst = map + c * height * width;
-      for (int64_t j = 0; j < n; ++j) {
+      for (int64_t j = 0; j < static_cast<int64_t>(blocks.size()); ++j) {
         const int64_t y0 = blocks[j].row * cell_h, x0 = blocks[j].col * cell_w;
         const int64_t rows = std::min(cell_h, height - y0), cols = std::min(cell_w, width - x0);
-        for (int64_t y = 0; y < rows; ++y)
-          std::memcpy(dst + (y0 + y) * width + x0, src + (j * pitch_h + y) * cell_w,
-                      static_cast<size_t>(cols) * sizeof(float));
+        for (int64_t y = 0; y < rows; ++y) {
+          const float* from = src + y * stacked_width + j * pitch_w;
+          float* to = dst + (y0 + y) * width + x0;
+          for (int64_t x = 0; x < cols; ++x) to[x] = from[x];
+        }
       }
     }
   });

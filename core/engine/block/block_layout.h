@@ -32,25 +32,25 @@ CellLayout cell_layout(const Shape& shape, int64_t in_h, int64_t in_w, int64_t b
 
 // Where a block's patch starts and how big it is: block (r, c) reads rows
 // r * step_h - offset_h ... + patch_h - 1 (likewise columns); each patch
-// occupies `pitch_h` >= patch_h rows of the stacked image (extra rows and
-// pixels outside the map hold pad_value).
+// occupies `pitch_w` >= patch_w columns of the stacked image (extra columns
+// and pixels outside the map hold pad_value).
 struct PatchGeometry {
   int64_t step_h = 1, step_w = 1;
   int64_t offset_h = 0, offset_w = 0;
   int64_t patch_h = 1, patch_w = 1;
-  int64_t pitch_h = 1;
+  int64_t pitch_w = 1;
 };
 
-// map [C, H, W] -> stacked [C, blocks.size() * pitch_h, patch_w].
+// map [C, H, W] -> stacked [C, patch_h, blocks.size() * pitch_w].
 void gather_patches(const float* map, int64_t channels, int64_t height, int64_t width,
                     const std::vector<BlockRef>& blocks, const PatchGeometry& g, float pad_value, float* stacked,
                     int threads);
 
-// stacked [C, stacked_rows, cell_w] -> map [C, H, W]: block j's cell starts
-// at stacked row j * pitch_h; block (r, c) writes its cell_h x cell_w cell at
-// (r * cell_h, c * cell_w), cut at the map edge.
-void scatter_cells(const float* stacked, int64_t stacked_rows, int64_t channels, int64_t height, int64_t width,
-                   const std::vector<BlockRef>& blocks, int64_t cell_h, int64_t cell_w, int64_t pitch_h, float* map,
+// stacked [C, cell_h, stacked_width] -> map [C, H, W]: block j's cell starts
+// at stacked column j * pitch_w; block (r, c) writes its cell_h x cell_w cell
+// at (r * cell_h, c * cell_w), cut at the map edge.
+void scatter_cells(const float* stacked, int64_t stacked_width, int64_t channels, int64_t height, int64_t width,
+                   const std::vector<BlockRef>& blocks, int64_t cell_h, int64_t cell_w, int64_t pitch_w, float* map,
                    int threads);
 
 // Copies the cells of `blocks` from src to dst, both [C, H, W].

@@ -1,5 +1,5 @@
 // Element-wise layers on executed blocks: every blocked input's cells are
-// stacked into [1, C, N * cell_h, cell_w], inputs that broadcast over the map
+// laid side by side into [1, C, cell_h, N * cell_w], inputs that broadcast over the map
 // (an SE block's channel scale, scalars) are passed whole, and the layer's
 // own operator runs on the stack. Operators fix their shapes in infer(), so
 // each stream keeps one instance per block count it has seen.
@@ -37,13 +37,20 @@ bool spatially_constant(const Tensor& t) {
 
 class BlockPointwise : public BlockKernel {
  public:
-  explicit BlockPointwise(const BlockLayer& layer) : info_(layer.info), out_(layer.output_layouts[0]) {
+  explicit BlockPointwise(const BlockLayer& layer)
+      : info_(layer.info),
+        out_(layer.output_layouts[0]),
+        ids_(layer.input_ids),
+        out_id_(layer.output_ids[0]),
+        out_needs_map_(layer.output_needs_map[0]) {
     for (size_t i = 0; i < layer.inputs.size(); ++i) {
       blocked_.push_back(layer.inputs[i] && layer.input_layouts[i].blocked);
       descriptors_.push_back(layer.inputs[i]);
       layouts_.push_back(layer.input_layouts[i]);
     }
   }
+
+  bool reads_stacked(size_t i) const override { return i < blocked_.size() && blocked_[i]; }
 
   void run(const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs, BlockRun& r) const override {
     const int64_t n = static_cast<int64_t>(r.blocks->size());
@@ -57,26 +64,36 @@ class BlockPointwise : public BlockKernel {
         continue;
       }
       const CellLayout& l = layouts_[i];
+      const StackedValue& ready = (*r.stacked)[static_cast<size_t>(ids_[i])];
+      if (ready.valid) {
+        views[i] = Tensor::view(DType::Float32, {1, l.channels, l.cell_h, n * l.cell_w},
+                                const_cast<float*>(ready.data.data()));
+        ins[i] = &views[i];
+        continue;
+      }
       PatchGeometry g;
-      g.step_h = g.patch_h = g.pitch_h = l.cell_h;
-      g.step_w = g.patch_w = l.cell_w;
+      g.step_h = g.patch_h = l.cell_h;
+      g.step_w = g.patch_w = g.pitch_w = l.cell_w;
       float* stacked = buffer_floats((*r.patches)[i], l.channels * n * l.cell_h * l.cell_w);
       gather_patches(inputs[i]->f32(), l.channels, l.height, l.width, *r.blocks, g, 0.0f, stacked, r.threads);
-      views[i] = Tensor::view(DType::Float32, {1, l.channels, n * l.cell_h, l.cell_w}, stacked);
+      views[i] = Tensor::view(DType::Float32, {1, l.channels, l.cell_h, n * l.cell_w}, stacked);
       ins[i] = &views[i];
     }
     auto t1 = Clock::now();
     r.times->gather_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
 
     Op& op = shaped_op(n, ins, r);
-    Tensor out = Tensor::view(DType::Float32, {1, out_.channels, n * out_.cell_h, out_.cell_w},
-                              buffer_floats(*r.results, out_.channels * n * out_.cell_h * out_.cell_w));
+    StackedValue& out_stack = (*r.stacked)[static_cast<size_t>(out_id_)];
+    Tensor out = Tensor::view(DType::Float32, {1, out_.channels, out_.cell_h, n * out_.cell_w},
+                              buffer_floats(out_stack.data, out_.channels * n * out_.cell_h * out_.cell_w));
     ExecContext ctx{r.threads, r.scratch};
     op.forward(ins, {&out}, ctx);
     auto t2 = Clock::now();
     r.times->other_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
-    scatter_cells(out.f32(), n * out_.cell_h, out_.channels, out_.height, out_.width, *r.blocks, out_.cell_h,
-                  out_.cell_w, out_.cell_h, outputs[0]->f32(), r.threads);
+    out_stack.valid = true;
+    if (out_needs_map_)
+      scatter_cells(out.f32(), n * out_.cell_w, out_.channels, out_.height, out_.width, *r.blocks, out_.cell_h,
+                    out_.cell_w, out_.cell_w, outputs[0]->f32(), r.threads);
     r.times->update_ms += std::chrono::duration<double, std::milli>(Clock::now() - t2).count();
   }
 
@@ -105,6 +122,9 @@ class BlockPointwise : public BlockKernel {
   std::vector<bool> blocked_;
   std::vector<const Tensor*> descriptors_;
   std::vector<CellLayout> layouts_;
+  std::vector<int> ids_;
+  int out_id_;
+  bool out_needs_map_;
 };
 
 }  // namespace
