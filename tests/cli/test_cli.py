@@ -287,7 +287,10 @@ class CliTest(unittest.TestCase):
             self.assertLess(f["executed_fraction"], 1.0)
             self.assertAlmostEqual(f["mac_fraction"], f["executed_fraction"], places=5)
         self.expect_failure(run_cli("stream", self.fully_conv, "--video", "synthetic", "--mode", "block", "--gate",
-                                    "policy"), 2, "--gate")
+                                    "learned"), 2, "--gate")
+        # The policy gate reads the output through the model description; this model has none.
+        self.expect_failure(run_cli("stream", self.fully_conv, "--video", "synthetic", "--mode", "block", "--gate",
+                                    "policy"), 1, "the policy needs an ssd, centernet or segmentation decoder")
         self.expect_failure(run_cli("stream", self.fully_conv, "--video", "synthetic", "--block-size", "16"), 2,
                             "--mode block")
 
