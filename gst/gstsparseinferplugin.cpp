@@ -15,6 +15,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ok |= GST_ELEMENT_REGISTER(sparseinferoverlay, plugin);
   ok |= GST_ELEMENT_REGISTER(saliencyscheduler, plugin);
   ok |= GST_ELEMENT_REGISTER(sparseinferpublish, plugin);
+  ok |= GST_ELEMENT_REGISTER(blockcopypolicy, plugin);
   return ok;
 }
 

@@ -14,6 +14,7 @@
 #include "tools/arg_values.h"
 #include "tools/json.h"
 #include "tools/output_compare.h"
+#include "tools/policy_gate_options.h"
 #include "tools/video_frames.h"
 
 namespace sparseinfer::cli {
@@ -35,7 +36,13 @@ void print_stream_help(std::ostream& os) {
         "update, other) and state_bytes.\n"
         "\n"
         "Options:\n"
-        "  --mode change|dense   execution mode (default change)\n"
+        "  --mode change|dense|block  execution mode (default change)\n"
+        "  --block-size B        block mode: block side in input pixels (default 32)\n"
+        "  --gate change|policy  block mode: who picks the blocks (change: blocks whose input moved;\n"
+        "                        policy: the BlockCopy policy net, options below)\n"
+        "  --block-threshold T   block mode, change gate: execute a block when max |frame - last\n"
+        "                        executed frame| over it exceeds T (default 0)\n"
+        "  --start N             begin at frame N of the video (default 0)\n"
         "  --backend B           cpu, cuda or auto (default auto: the GPU when one can run the network)\n"
         "  --thresholds FILE     per-layer thresholds written by `sparseinfer calibrate`\n"
         "  --threshold T         one threshold for every layer (default 0: exact)\n"
@@ -51,7 +58,10 @@ void print_stream_help(std::ostream& os) {
         "  --raw-video WxH       --video is a file of raw RGB24 frames of this size, back to back\n"
         "                        (gst-launch-1.0 ... ! video/x-raw,format=RGB ! filesink)\n"
         "  --frame-size WxH      report boxes in the pixels of a clip of this size (default: the\n"
-        "                        video's), e.g. raw frames scaled down from a 768x576 clip\n";
+        "                        video's), e.g. raw frames scaled down from a 768x576 clip\n"
+        "\n"
+        "Block mode with --gate policy (the BlockCopy policy, trained online; adds \"policy\" times):\n"
+     << tools::policy_options_help();
 }
 
 static std::string fixed(double v, int digits = 4) {
@@ -60,11 +70,20 @@ static std::string fixed(double v, int digits = 4) {
   return buf;
 }
 
-const std::vector<tools::OptionSpec> kStreamOptions = {
-    {"video", true},   {"mode", true},    {"thresholds", true}, {"threshold", true},      {"threshold-scale", true},
-    {"frames", true},  {"size", true},    {"threads", true},    {"compare-dense", false}, {"profile", false},
-    {"backend", true}, {"decode", false}, {"raw-video", true},  {"frame-size", true},
+const std::vector<tools::OptionSpec> kStreamBaseOptions = {
+    {"video", true},   {"mode", true},       {"thresholds", true}, {"threshold", true},       {"threshold-scale", true},
+    {"frames", true},  {"size", true},       {"threads", true},    {"compare-dense", false},  {"profile", false},
+    {"backend", true}, {"block-size", true}, {"gate", true},       {"block-threshold", true}, {"start", true},
+    {"decode", false}, {"raw-video", true},  {"frame-size", true},
 };
+
+// The base options plus the policy gate's (tools/policy_gate_options.h).
+static std::vector<tools::OptionSpec> stream_options() {
+  std::vector<tools::OptionSpec> specs = kStreamBaseOptions;
+  const auto& policy = tools::policy_option_specs();
+  specs.insert(specs.end(), policy.begin(), policy.end());
+  return specs;
+}
 
 // The decoded outputs as JSON members (",\"detections\":[...]" etc.).
 static std::string decoded_json(const ModelDescription& d, const DecodeResult& r) {
@@ -97,8 +116,40 @@ static std::string decoded_json(const ModelDescription& d, const DecodeResult& r
   return out;
 }
 
+// ",\"mask_iou\":X": the mean over foreground classes (every class but 0)
+// present in either map of the IoU between this frame's decoded class map and
+// the dense engine's (1 when neither has any foreground).
+static std::string mask_iou_json(const ModelDescription& description, const Engine& engine, const FrameResult& r,
+                                 const FrameResult& d) {
+  FrameGeometry g;
+  g.network_width = g.frame_width = g.content_width = int(engine.inputs()[0].shape[3]);
+  g.network_height = g.frame_height = g.content_height = int(engine.inputs()[0].shape[2]);
+  auto decode_map = [&](const FrameResult& result) {
+    std::vector<NamedOutput> named;
+    for (size_t i = 0; i < result.outputs.size(); ++i) named.push_back({engine.outputs()[i].name, result.outputs[i]});
+    return decode_outputs(description, named, g);
+  };
+  const DecodeResult a = decode_map(r), b = decode_map(d);
+  std::map<int32_t, std::pair<int64_t, int64_t>> counts;  // class -> (intersection, union)
+  for (size_t i = 0; i < a.class_map.size() && i < b.class_map.size(); ++i) {
+    const int32_t x = a.class_map[i], y = b.class_map[i];
+    if (x == y) {
+      if (x != 0) {
+        ++counts[x].first;
+        ++counts[x].second;
+      }
+    } else {
+      if (x != 0) ++counts[x].second;
+      if (y != 0) ++counts[y].second;
+    }
+  }
+  double sum = 0;
+  for (const auto& [cls, iu] : counts) sum += double(iu.first) / double(iu.second);
+  return ",\"mask_iou\":" + fixed(counts.empty() ? 1.0 : sum / double(counts.size()), 6);
+}
+
 int cmd_stream(const std::vector<std::string>& argv) {
-  ParsedArgs args = parse_args("stream", argv, kStreamOptions);
+  ParsedArgs args = parse_args("stream", argv, stream_options());
   if (args.has("help")) {
     print_stream_help(std::cout);
     return 0;
@@ -106,7 +157,20 @@ int cmd_stream(const std::vector<std::string>& argv) {
   if (args.positional.size() != 1) throw UsageError("stream takes one MODEL");
   if (!args.has("video")) throw UsageError("--video FILE (or --video synthetic) is required");
   const std::string mode_name = args.value("mode", "change");
-  if (mode_name != "change" && mode_name != "dense") throw UsageError("--mode must be change or dense");
+  if (mode_name != "change" && mode_name != "dense" && mode_name != "block")
+    throw UsageError("--mode must be change, dense or block");
+  const bool block_mode = mode_name == "block";
+  if (!block_mode && (args.has("block-size") || args.has("gate") || args.has("block-threshold")))
+    throw UsageError("--block-size, --gate and --block-threshold need --mode block");
+  const std::string gate_name = args.value("gate", "change");
+  if (gate_name != "change" && gate_name != "policy") throw UsageError("--gate must be change or policy");
+  const bool policy_gate = block_mode && gate_name == "policy";
+  if (!policy_gate && tools::has_policy_options(args))
+    throw UsageError(
+        "--cost-target, --learning-rate, --update-interval, --policy-file, --no-train and "
+        "--policy-seed need --mode block --gate policy");
+  if (policy_gate && args.has("block-threshold")) throw UsageError("--block-threshold is for --gate change");
+  const int64_t start = args.has("start") ? parse_int(args.value("start"), "--start", 0, 1 << 30) : 0;
   if (args.has("thresholds") && args.has("threshold")) throw UsageError("give --thresholds or --threshold, not both");
   const int64_t max_frames = args.has("frames") ? parse_int(args.value("frames"), "--frames", 1, 1 << 30) : (1 << 30);
   const int threads =
@@ -133,7 +197,9 @@ int cmd_stream(const std::vector<std::string>& argv) {
                      " has no model description with a decoder (see docs/models.md: MODEL.onnx.json)");
   EngineOptions opt;
   opt.backend = backend;
-  opt.mode = mode_name == "change" ? Mode::Change : Mode::Dense;
+  opt.mode = block_mode ? Mode::Block : mode_name == "change" ? Mode::Change : Mode::Dense;
+  if (args.has("block-size"))
+    opt.block_size = static_cast<int>(parse_int(args.value("block-size"), "--block-size", 1, 4096));
   opt.threads = threads;
   opt.input_shapes = {setup.input_shape};
   opt.profile = args.has("profile");
@@ -145,6 +211,16 @@ int cmd_stream(const std::vector<std::string>& argv) {
     else
       state->set_all_thresholds(threshold);
     state->set_threshold_scale(scale);
+  }
+  if (block_mode && args.has("block-threshold"))
+    state->set_all_thresholds(parse_float(args.value("block-threshold"), "--block-threshold"));
+  std::shared_ptr<policy::PolicyBlockGate> policy;
+  if (policy_gate) {
+    std::vector<std::string> output_names;
+    for (const TensorInfo& o : engine.outputs()) output_names.push_back(o.name);
+    policy = tools::make_policy_gate(args, setup.description, output_names, int(setup.input_shape[3]),
+                                     int(setup.input_shape[2]), threads > 0 ? threads : 1);
+    state->set_block_gate(policy);
   }
   std::unique_ptr<Engine> dense;
   std::unique_ptr<StreamState> dense_state;
@@ -162,9 +238,11 @@ int cmd_stream(const std::vector<std::string>& argv) {
   const double to_clip_x = frame_size ? double(frame_size->first) / reader.frame_width() : 1.0;
   const double to_clip_y = frame_size ? double(frame_size->second) / reader.frame_height() : 1.0;
   Tensor frame;
+  if (!reader.skip(start)) throw UsageError("--start " + std::to_string(start) + ": the video ends before that frame");
   for (int64_t f = 0; f < max_frames && reader.next(frame); ++f) {
     FrameResult r = engine.run(*state, {&frame});
-    std::string line = "{\"frame\":" + std::to_string(f) + ",\"dense_frame\":" + (r.dense_frame ? "true" : "false") +
+    std::string line = "{\"frame\":" + std::to_string(start + f) +
+                       ",\"dense_frame\":" + (r.dense_frame ? "true" : "false") +
                        ",\"ms\":" + fixed(r.times.total_ms, 3) + ",\"mac_fraction\":" + fixed(r.mac_fraction(), 6);
     line += ",\"changed_fraction\":{";
     for (size_t i = 0; i < r.layer_stats.size(); ++i) {
@@ -185,6 +263,8 @@ int cmd_stream(const std::vector<std::string>& argv) {
     line += "},\"stage_ms\":{\"detect\":" + fixed(t.detect_ms, 3) + ",\"extract\":" + fixed(t.extract_ms, 3) +
             ",\"gather\":" + fixed(t.gather_ms, 3) + ",\"gemm\":" + fixed(t.gemm_ms, 3) +
             ",\"update\":" + fixed(t.update_ms, 3) + ",\"other\":" + fixed(t.other_ms, 3) + "}";
+    if (block_mode) line += ",\"executed_fraction\":" + fixed(r.executed_fraction, 6);
+    if (policy) line += tools::policy_json(*policy);
     line += ",\"state_bytes\":" + std::to_string(state->state_bytes());
     if (!r.layer_ms.empty()) {
       line += ",\"layer_ms\":{";
@@ -197,6 +277,8 @@ int cmd_stream(const std::vector<std::string>& argv) {
       tools::Comparison c = tools::compare_outputs(*r.outputs[0], *d.outputs[0]);
       line += ",\"max_abs_diff\":" + fixed(c.max_abs_diff, 8) + ",\"mse\":" + fixed(c.mse, 10);
       line += ",\"agreement\":" + (c.has_agreement ? fixed(c.agreement, 6) : std::string("null"));
+      if (setup.description.decoder == DecoderKind::Segmentation)
+        line += mask_iou_json(setup.description, engine, r, d);
     }
     if (decode) {
       std::vector<NamedOutput> named;
@@ -212,6 +294,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
     }
     std::cout << line << "}\n" << std::flush;
   }
+  if (policy) tools::save_policy(args, *policy);
   return 0;
 }
 

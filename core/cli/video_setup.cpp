@@ -68,4 +68,11 @@ bool VideoSource::next(Tensor& frame) {
   return true;
 }
 
+bool VideoSource::skip(int64_t count) {
+  if (reader_) return reader_->skip(count);
+  for (int64_t i = 0; i < count; ++i)
+    if (std::fread(pixels_.data(), 1, pixels_.size(), raw_) != pixels_.size()) return false;
+  return true;
+}
+
 }  // namespace sparseinfer::cli

@@ -42,6 +42,8 @@ class VideoSource {
   ~VideoSource();
   // False at the end. Throws Error on a truncated raw frame.
   bool next(Tensor& frame);
+  // Reads past `count` frames; false when the video ends first.
+  bool skip(int64_t count);
   // Size of the frames before preprocessing.
   int frame_width() const { return width_; }
   int frame_height() const { return height_; }

@@ -31,6 +31,8 @@ const char* mode_name(Mode m) {
       return "dense";
     case Mode::Change:
       return "change";
+    case Mode::Block:
+      return "block";
   }
   return "?";
 }
@@ -66,6 +68,9 @@ float StreamState::threshold(const std::string& layer) const {
 }
 float StreamState::threshold_scale() const {
   return impl_->mode->gate_settings().scale();
+}
+void StreamState::set_block_gate(std::shared_ptr<BlockGate> gate) {
+  impl_->mode->set_block_gate(std::move(gate));
 }
 
 static int resolve_threads(int requested) {

@@ -2,6 +2,7 @@
 // beside dense/ and change/ plus its line here.
 #include "engine/executor.h"
 
+#include "engine/block/block_executor.h"
 #include "engine/change/change_executor.h"
 #include "engine/cuda/cuda_executor.h"
 #include "engine/dense/dense_executor.h"
@@ -20,6 +21,8 @@ std::unique_ptr<Executor> make_executor(Plan& plan) {
       return make_dense_executor(plan);
     case Mode::Change:
       return make_change_executor(plan, GateKind::Threshold);
+    case Mode::Block:
+      return make_block_executor(plan);
   }
   throw Error(std::string("mode '") + mode_name(plan.options.mode) + "' has no executor");
 }

@@ -10,6 +10,7 @@
 
 #include "engine/gates/gate_settings.h"
 #include "sparseinfer/engine.h"
+#include "sparseinfer/error.h"
 
 namespace sparseinfer {
 
@@ -25,6 +26,10 @@ class ModeState {
   virtual void reset() = 0;
   // The thresholds of the mode's gated layers (none in dense mode).
   virtual GateSettings& gate_settings() = 0;
+  // Block mode's gate; other modes refuse one.
+  virtual void set_block_gate(std::shared_ptr<BlockGate> /*gate*/) {
+    throw Error("a block gate needs an engine in block mode");
+  }
 };
 
 class Executor {

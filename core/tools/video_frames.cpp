@@ -89,8 +89,24 @@ bool FrameReader::next(Tensor& frame) {
   return true;
 }
 
+bool FrameReader::skip(int64_t count) {
+  Impl& d = *impl_;
+  for (int64_t i = 0; i < count; ++i) {
+    // grab() decodes but skips the conversion to BGR.
+    if (!d.scene && !d.capture.grab()) return false;
+    ++d.index;
+  }
+  return true;
+}
+
 std::vector<Tensor> read_frames(const std::string& video, int count, const PreprocessOptions& pre) {
+  return read_frames(video, count, pre, 0);
+}
+
+std::vector<Tensor> read_frames(const std::string& video, int count, const PreprocessOptions& pre, int64_t start) {
   FrameReader reader(video, pre);
+  if (!reader.skip(start))
+    throw Error("video '" + video + "' ends before frame " + std::to_string(start) + " (--start)");
   std::vector<Tensor> frames;
   Tensor t;
   while (static_cast<int>(frames.size()) < count && reader.next(t)) frames.push_back(t);

@@ -18,6 +18,9 @@ class FrameReader {
   ~FrameReader();
   // False at the end of the video (never for "synthetic").
   bool next(Tensor& frame);
+  // Passes over `count` frames without preprocessing them (--start N: begin
+  // at frame N of the clip). False when the video ends first.
+  bool skip(int64_t count);
 
  private:
   struct Impl;
@@ -28,6 +31,8 @@ class FrameReader {
 // `pre` keeps the video's size. Throws sparseinfer::Error when the file cannot
 // be opened or has no frames.
 std::vector<Tensor> read_frames(const std::string& video, int count, const PreprocessOptions& pre);
+// The same, starting at frame `start` of the clip; throws when the clip ends before it.
+std::vector<Tensor> read_frames(const std::string& video, int count, const PreprocessOptions& pre, int64_t start);
 
 // Frame size of a video file (or of the synthetic scene: 768x576).
 std::pair<int, int> video_size(const std::string& video);

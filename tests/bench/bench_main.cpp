@@ -22,6 +22,7 @@
 #include "tools/arg_values.h"
 #include "tools/json.h"
 #include "tools/output_compare.h"
+#include "tools/policy_gate_options.h"
 #include "tools/video_frames.h"
 
 using namespace sparseinfer;
@@ -40,23 +41,42 @@ struct Args {
   std::string frames_out;  // .npy of the preprocessed frames, for the reference
   std::string thresholds;  // change mode: calibrated thresholds file
   float threshold = 0.0f;  // change mode: one threshold for every layer otherwise
+  // Block mode: block side, and the change gate's threshold.
+  int block_size = 32;
+  float block_threshold = 0.0f;
+  std::string gate = "change";  // block mode: change or policy (tools/policy_gate_options.h)
+  tools::ParsedArgs parsed;     // the command line, for the policy options
+  // >= 0: time clip frames start.. after `warmup` frames before them on the
+  // same stream (so sparse modes start warm); -1: warm up, reset, time from 0.
+  int start = -1;
   bool help = false;
 };
 
 const char* const kUsage =
     "usage: sparseinfer-bench --model M.onnx --size WxH [--video FILE|synthetic] [--frames N]\n"
     "                         [--modes dense,change] [--thresholds F.json | --threshold T]\n"
-    "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n";
+    "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n"
+    "                         [--start S] [--block-size B] [--block-threshold T]\n"
+    "                         [--gate change|policy [--cost-target T] [--learning-rate L]\n"
+    "                          [--update-interval N] [--policy-file F] [--no-train] [--policy-seed N]]\n";
 
-const std::vector<tools::OptionSpec> kOptions = {
-    {"model", true},      {"video", true},      {"frames", true},    {"size", true},
-    {"modes", true},      {"threads", true},    {"backend", true},   {"warmup", true},
-    {"frames-out", true}, {"thresholds", true}, {"threshold", true},
+const std::vector<tools::OptionSpec> kBaseOptions = {
+    {"model", true},      {"video", true},           {"frames", true},    {"size", true},
+    {"modes", true},      {"threads", true},         {"backend", true},   {"warmup", true},
+    {"frames-out", true}, {"thresholds", true},      {"threshold", true}, {"start", true},
+    {"block-size", true}, {"block-threshold", true}, {"gate", true},
 };
+
+std::vector<tools::OptionSpec> options() {
+  std::vector<tools::OptionSpec> specs = kBaseOptions;
+  const auto& policy = tools::policy_option_specs();
+  specs.insert(specs.end(), policy.begin(), policy.end());
+  return specs;
+}
 
 // Throws tools::UsageError; `help` is set for --help and nothing else is read.
 Args parse(const std::vector<std::string>& argv) {
-  const tools::ParsedArgs p = tools::parse_args("", argv, kOptions);
+  const tools::ParsedArgs p = tools::parse_args("", argv, options());
   Args a;
   if (p.has("help")) {
     a.help = true;
@@ -78,6 +98,16 @@ Args parse(const std::vector<std::string>& argv) {
   a.frames_out = p.value("frames-out");
   a.thresholds = p.value("thresholds");
   if (p.has("threshold")) a.threshold = tools::parse_float(p.value("threshold"), "--threshold");
+  if (p.has("start")) a.start = static_cast<int>(tools::parse_int(p.value("start"), "--start", 0, 1 << 30));
+  if (p.has("block-size"))
+    a.block_size = static_cast<int>(tools::parse_int(p.value("block-size"), "--block-size", 1, 4096));
+  if (p.has("block-threshold")) a.block_threshold = tools::parse_float(p.value("block-threshold"), "--block-threshold");
+  a.gate = p.value("gate", "change");
+  a.parsed = p;
+  if (a.gate != "change" && a.gate != "policy") throw tools::UsageError("--gate must be change or policy");
+  if (a.gate != "policy" && tools::has_policy_options(p))
+    throw tools::UsageError("the policy options need --gate policy");
+  if (a.start >= 0 && a.warmup > a.start) throw tools::UsageError("--warmup cannot exceed --start");
   if (a.model.empty()) throw tools::UsageError("--model is required");
   if (a.width <= 0) throw tools::UsageError("--size is required");
   if (a.frames <= 0) throw tools::UsageError("--frames must be positive");
@@ -93,7 +123,8 @@ double median(std::vector<double> v) {
 Mode parse_mode(const std::string& m) {
   if (m == "dense") return Mode::Dense;
   if (m == "change") return Mode::Change;
-  throw Error("mode '" + m + "' is not available (modes: dense, change)");
+  if (m == "block") return Mode::Block;
+  throw Error("mode '" + m + "' is not available (modes: dense, change, block)");
 }
 
 }  // namespace
@@ -115,7 +146,11 @@ int main(int argc, char** argv) {
     // The model description's preprocessing (defaults without one); the wrapper's peers get these same
     // frames through --frames-out, so every side sees identical inputs.
     const PreprocessOptions pre = preprocess_options(load_model_description(model), args.width, args.height);
-    std::vector<Tensor> frames = tools::read_frames(args.video, args.frames, pre);
+    // With --start, the warm-up frames are the clip frames just before the timed ones.
+    std::vector<Tensor> warm;
+    if (args.start >= 0 && args.warmup > 0)
+      warm = tools::read_frames(args.video, args.warmup, pre, args.start - args.warmup);
+    std::vector<Tensor> frames = tools::read_frames(args.video, args.frames, pre, std::max(args.start, 0));
     if (!args.frames_out.empty()) {
       const Shape& s = frames[0].shape();
       Tensor stack(DType::Float32, {static_cast<int64_t>(frames.size()), s[1], s[2], s[3]});
@@ -134,8 +169,18 @@ int main(int argc, char** argv) {
       opt.mode = parse_mode(mode_arg);
       opt.threads = args.threads;
       opt.input_shapes = {frames[0].shape()};
+      opt.block_size = args.block_size;
       Engine engine(model, opt);
+      std::shared_ptr<policy::PolicyBlockGate> gate;
       auto configure = [&](StreamState& st) {
+        if (opt.mode == Mode::Block) st.set_all_thresholds(args.block_threshold);
+        if (opt.mode == Mode::Block && args.gate == "policy") {
+          std::vector<std::string> names;
+          for (const TensorInfo& o : engine.outputs()) names.push_back(o.name);
+          gate = tools::make_policy_gate(args.parsed, load_model_description(model), names, args.width, args.height,
+                                         std::max(1, engine.threads()));
+          st.set_block_gate(gate);
+        }
         if (opt.mode != Mode::Change) return;
         if (calibrated)
           apply_thresholds(st, *calibrated);
@@ -144,13 +189,18 @@ int main(int argc, char** argv) {
       };
       auto state = engine.new_stream();
       configure(*state);
-      for (int w = 0; w < args.warmup; ++w) engine.run(*state, {&frames[static_cast<size_t>(w) % frames.size()]});
-      state = engine.new_stream();
-      configure(*state);
+      if (args.start >= 0) {
+        for (const Tensor& w : warm) engine.run(*state, {&w});
+      } else {
+        for (int w = 0; w < args.warmup; ++w) engine.run(*state, {&frames[static_cast<size_t>(w) % frames.size()]});
+        state = engine.new_stream();
+        configure(*state);
+      }
 
       std::vector<double> ms;
       StageTimes stages;
-      double mac_exec = 0, mac_dense = 0, mse_sum = 0, agree_sum = 0, agree_min = 1;
+      policy::PolicyGateTimes policy_sum;
+      double mac_exec = 0, mac_dense = 0, mse_sum = 0, agree_sum = 0, agree_min = 1, executed_sum = 0;
       bool has_agreement = false;
       for (size_t f = 0; f < frames.size(); ++f) {
         FrameResult r = engine.run(*state, {&frames[f]});
@@ -162,8 +212,16 @@ int main(int argc, char** argv) {
           stages.gemm_ms += r.times.gemm_ms;
           stages.update_ms += r.times.update_ms;
           stages.other_ms += r.times.other_ms;
+          if (gate) {
+            const policy::PolicyGateTimes& t = gate->last_times();
+            policy_sum.forward_ms += t.forward_ms;
+            policy_sum.information_gain_ms += t.information_gain_ms;
+            policy_sum.backward_ms += t.backward_ms;
+            policy_sum.update_ms += t.update_ms;
+          }
         }
         mac_exec += static_cast<double>(r.macs_executed);
+        executed_sum += r.executed_fraction;
         mac_dense += static_cast<double>(r.macs_dense);
         if (opt.mode == Mode::Dense && dense_out.size() < frames.size()) dense_out.push_back(*r.outputs[0]);
         if (f < dense_out.size()) {
@@ -199,6 +257,19 @@ int main(int argc, char** argv) {
           ",\"gemm\":" + num(stages.gemm_ms / steady, 3) + ",\"update\":" + num(stages.update_ms / steady, 3) +
           ",\"other\":" + num(stages.other_ms / steady, 3) + "}";
       if (calibrated && opt.mode == Mode::Change) line += ",\"thresholds\":" + tools::json_string(args.thresholds);
+      if (args.start >= 0)
+        line += ",\"start\":" + std::to_string(args.start) + ",\"warmup\":" + std::to_string(args.warmup);
+      if (opt.mode == Mode::Block)
+        line += ",\"block_size\":" + std::to_string(args.block_size) + ",\"gate\":" + tools::json_string(args.gate) +
+                (gate ? ",\"cost_target\":" + num(gate->trainer().settings().cost_target, 3)
+                      : ",\"block_threshold\":" + num(args.block_threshold, 4)) +
+                ",\"executed_fraction\":" + num(executed_sum / n, 6);
+      if (gate)  // BlockCopy Table 3's policy columns, mean per steady frame
+        line += ",\"policy_ms\":{\"forward\":" + num(policy_sum.forward_ms / steady, 3) +
+                ",\"information_gain\":" + num(policy_sum.information_gain_ms / steady, 3) +
+                ",\"backward\":" + num(policy_sum.backward_ms / steady, 3) +
+                ",\"update\":" + num(policy_sum.update_ms / steady, 3) + "}";
+      if (gate) tools::save_policy(args.parsed, *gate);
       std::printf("%s}\n", line.c_str());
       std::fflush(stdout);
     }

@@ -273,6 +273,27 @@ class CliTest(unittest.TestCase):
         self.expect_failure(run_cli("run", self.two_inputs, "--input", a, "--input", a, "--output",
                                     self.path("no/such/dir/d.npy")), 1, "cannot open")
 
+    def test_stream_block_mode(self):
+        r = run_cli("stream", self.fully_conv, "--video", "synthetic", "--size", "64x48", "--mode", "block",
+                    "--block-size", "16", "--gate", "change", "--block-threshold", "0.05", "--start", "3",
+                    "--frames", "3")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = [json.loads(line) for line in r.stdout.splitlines()]
+        self.assertEqual([f["frame"] for f in lines], [3, 4, 5])
+        self.assertTrue(lines[0]["dense_frame"])
+        self.assertEqual(lines[0]["executed_fraction"], 1.0)
+        for f in lines[1:]:
+            self.assertFalse(f["dense_frame"])
+            self.assertLess(f["executed_fraction"], 1.0)
+            self.assertAlmostEqual(f["mac_fraction"], f["executed_fraction"], places=5)
+        self.expect_failure(run_cli("stream", self.fully_conv, "--video", "synthetic", "--mode", "block", "--gate",
+                                    "learned"), 2, "--gate")
+        # The policy gate reads the output through the model description; this model has none.
+        self.expect_failure(run_cli("stream", self.fully_conv, "--video", "synthetic", "--mode", "block", "--gate",
+                                    "policy"), 1, "the policy needs an ssd, centernet or segmentation decoder")
+        self.expect_failure(run_cli("stream", self.fully_conv, "--video", "synthetic", "--block-size", "16"), 2,
+                            "--mode block")
+
 
     # --- operators of issue 15, int64 inputs bound as constants, external data --
 

@@ -18,6 +18,7 @@ enum class Backend { Auto, Cpu, Cuda };
 enum class Mode {
   Dense,   // every layer computed in full, every frame
   Change,  // CBinfer: only the pixels affected by changes are recomputed
+  Block,   // BlockCopy: only the executed blocks are computed, the others keep their features
 };
 
 const char* backend_name(Backend b);
@@ -42,6 +43,8 @@ struct EngineOptions {
   // item per stream. Layers that bake the batch in (a Reshape to a constant
   // shape) then fail to compile, with the node named.
   bool free_batch = false;
+  // Block mode: block side in network-input pixels (BlockCopy §3.1 grid).
+  int block_size = 32;
 };
 
 // One executed node of the compiled plan (constant-folded nodes are gone).
@@ -97,10 +100,16 @@ struct FrameResult {
   // item, one grid after another; the CUDA backend the first item only.
   std::vector<uint8_t> first_layer_mask;
   int64_t mask_width = 0, mask_height = 0;
+  // Block mode: the executed grid A_t (1 = executed), row-major over
+  // grid_rows x grid_cols blocks of block_size input pixels; empty otherwise.
+  std::vector<uint8_t> block_grid;
+  int64_t grid_rows = 0, grid_cols = 0, block_size = 0;
+  double executed_fraction = 1.0;  // executed blocks / all blocks (1 in dense and change mode)
 };
 
 class StreamState;
 class Executor;
+class BlockGate;
 struct Plan;
 
 class Engine {
@@ -164,6 +173,12 @@ class StreamState {
   void set_threshold_scale(float scale);
   float threshold(const std::string& layer) const;
   float threshold_scale() const;
+
+  // Block mode: who picks the blocks each frame (engine/block/block_gate.h).
+  // Without one, the change gate runs with the threshold of the layer
+  // "block_change_gate" (set_all_thresholds). nullptr restores that default.
+  // Throws Error in other modes.
+  void set_block_gate(std::shared_ptr<BlockGate> gate);
 
   struct Impl;  // opaque: defined with the engine's internals
 
