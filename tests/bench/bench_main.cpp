@@ -1,7 +1,9 @@
 // sparseinfer-bench: the in-process half of tests/bench/bench. Decodes a
 // video (or makes a synthetic one), runs each engine mode over the same
 // frames, and prints one JSON line per mode. The wrapper script adds the
-// PyTorch reference measured in the same run.
+// references (PyTorch, ONNX Runtime, OpenVINO) measured in the same run on
+// the frames written with --frames-out, and compares their outputs with the
+// dense outputs written with --outputs-out.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +22,7 @@
 #include "tools/arg_parser.h"
 #include "tools/arg_values.h"
 #include "tools/json.h"
+#include "tools/layer_type.h"
 #include "tools/output_compare.h"
 #include "tools/video_frames.h"
 
@@ -36,21 +39,24 @@ struct Args {
   int threads = 0;
   Backend backend = Backend::Cpu;
   int warmup = 2;
-  std::string frames_out;  // .npy of the preprocessed frames, for the reference
-  std::string thresholds;  // change mode: calibrated thresholds file
-  float threshold = 0.0f;  // change mode: one threshold for every layer otherwise
+  std::string frames_out;   // .npy of the preprocessed frames, for the reference
+  std::string outputs_out;  // folder: dense outputs, out<k>.npy, frames along axis 0
+  bool profile = false;     // dense row: type_ms, time per layer type
+  std::string thresholds;   // change mode: calibrated thresholds file
+  float threshold = 0.0f;   // change mode: one threshold for every layer otherwise
   bool help = false;
 };
 
 const char* const kUsage =
     "usage: sparseinfer-bench --model M.onnx --size WxH [--video FILE|synthetic] [--frames N]\n"
     "                         [--modes dense,change] [--thresholds F.json | --threshold T]\n"
-    "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n";
+    "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n"
+    "                         [--outputs-out DIR] [--profile]\n";
 
 const std::vector<tools::OptionSpec> kOptions = {
-    {"model", true},      {"video", true},      {"frames", true},    {"size", true},
-    {"modes", true},      {"threads", true},    {"backend", true},   {"warmup", true},
-    {"frames-out", true}, {"thresholds", true}, {"threshold", true},
+    {"model", true},     {"video", true},       {"frames", true},   {"size", true},       {"modes", true},
+    {"threads", true},   {"backend", true},     {"warmup", true},   {"frames-out", true}, {"thresholds", true},
+    {"threshold", true}, {"outputs-out", true}, {"profile", false},
 };
 
 // Throws tools::UsageError; `help` is set for --help and nothing else is read.
@@ -75,6 +81,8 @@ Args parse(const std::vector<std::string>& argv) {
   if (p.has("backend")) a.backend = tools::parse_backend(p.value("backend"), "--backend");
   if (p.has("warmup")) a.warmup = static_cast<int>(tools::parse_int(p.value("warmup"), "--warmup"));
   a.frames_out = p.value("frames-out");
+  a.outputs_out = p.value("outputs-out");
+  a.profile = p.has("profile");
   a.thresholds = p.value("thresholds");
   if (p.has("threshold")) a.threshold = tools::parse_float(p.value("threshold"), "--threshold");
   if (a.model.empty()) throw tools::UsageError("--model is required");
@@ -87,6 +95,20 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Frames' tensors of one output concatenated along axis 0, as the peers save theirs.
+void write_stacked(const std::string& path, const std::vector<Tensor>& per_frame) {
+  Shape s = per_frame[0].shape();
+  if (s.empty()) s = {1};
+  s[0] *= static_cast<int64_t>(per_frame.size());
+  Tensor stack(per_frame[0].dtype(), s);
+  auto* dst = static_cast<unsigned char*>(stack.raw());
+  for (const Tensor& t : per_frame) {
+    std::memcpy(dst, t.raw(), t.bytes());
+    dst += t.bytes();
+  }
+  write_npy(path, stack);
 }
 
 Mode parse_mode(const std::string& m) {
@@ -133,6 +155,8 @@ int main(int argc, char** argv) {
       opt.mode = parse_mode(mode_arg);
       opt.threads = args.threads;
       opt.input_shapes = {frames[0].shape()};
+      // Timing every layer costs a clock read per layer: only the dense row is profiled.
+      opt.profile = args.profile && opt.mode == Mode::Dense;
       Engine engine(model, opt);
       auto configure = [&](StreamState& st) {
         if (opt.mode != Mode::Change) return;
@@ -147,7 +171,8 @@ int main(int argc, char** argv) {
       state = engine.new_stream();
       configure(*state);
 
-      std::vector<double> ms;
+      std::vector<double> ms, layer_ms_sum(engine.layers().size(), 0.0);
+      std::vector<std::vector<Tensor>> saved;  // per output, per frame
       StageTimes stages;
       double mac_exec = 0, mac_dense = 0, mse_sum = 0, agree_sum = 0, agree_min = 1;
       bool has_agreement = false;
@@ -164,6 +189,11 @@ int main(int argc, char** argv) {
         }
         mac_exec += static_cast<double>(r.macs_executed);
         mac_dense += static_cast<double>(r.macs_dense);
+        for (size_t i = 0; i < r.layer_ms.size(); ++i) layer_ms_sum[i] += r.layer_ms[i];
+        if (opt.mode == Mode::Dense && !args.outputs_out.empty()) {
+          saved.resize(r.outputs.size());
+          for (size_t k = 0; k < r.outputs.size(); ++k) saved[k].push_back(*r.outputs[k]);
+        }
         if (opt.mode == Mode::Dense && dense_out.size() < frames.size()) dense_out.push_back(*r.outputs[0]);
         if (f < dense_out.size()) {
           tools::Comparison c = tools::compare_outputs(*r.outputs[0], dense_out[f]);
@@ -198,6 +228,11 @@ int main(int argc, char** argv) {
           ",\"gemm\":" + num(stages.gemm_ms / steady, 3) + ",\"update\":" + num(stages.update_ms / steady, 3) +
           ",\"other\":" + num(stages.other_ms / steady, 3) + "}";
       if (calibrated && opt.mode == Mode::Change) line += ",\"thresholds\":" + tools::json_string(args.thresholds);
+      if (opt.profile)
+        line += ",\"type_ms\":" + tools::type_ms_json(tools::cost_by_type(tools::layer_types(model, engine), engine,
+                                                                          layer_ms_sum, static_cast<int>(n)));
+      for (size_t k = 0; k < saved.size(); ++k)
+        write_stacked(args.outputs_out + "/out" + std::to_string(k) + ".npy", saved[k]);
       std::printf("%s}\n", line.c_str());
       std::fflush(stdout);
     }
