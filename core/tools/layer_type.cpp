@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "tools/json.h"
 
@@ -52,19 +53,24 @@ std::string op_family(const std::string& op) {
 // The same rule as layer_types.conv_type in tests/bench/layer_types.py.
 std::string conv_type(const std::vector<int64_t>& kernel, int64_t group, int64_t in_per_group,
                       const std::vector<int64_t>& strides) {
-  std::string k;
+  std::ostringstream k;
   bool pointwise = true;
   for (size_t i = 0; i < kernel.size(); ++i) {
-    k += (i ? "x" : "") + std::to_string(kernel[i]);
+    k << (i ? "x" : "") << kernel[i];
     pointwise = pointwise && kernel[i] == 1;
   }
-  if (k.empty()) k = "1";
+  if (kernel.empty()) k << 1;
   int64_t stride = 1;
   for (int64_t s : strides) stride = std::max(stride, s);
-  const std::string suffix = stride > 1 ? " s" + std::to_string(stride) : "";
-  if (group > 1 && in_per_group == 1) return "depthwise " + k + suffix;
-  if (pointwise) return "conv 1x1" + suffix;
-  return "conv " + k + suffix;
+  std::ostringstream type;
+  if (group > 1 && in_per_group == 1)
+    type << "depthwise " << k.str();
+  else if (pointwise)
+    type << "conv 1x1";
+  else
+    type << "conv " << k.str();
+  if (stride > 1) type << " s" << stride;
+  return type.str();
 }
 
 }  // namespace
@@ -121,7 +127,8 @@ std::string type_ms_json(const std::vector<TypeCost>& costs) {
   for (size_t i = 0; i < costs.size(); ++i) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.4f", costs[i].ms);
-    s += (i ? "," : "") + json_string(costs[i].type) + ":" + buf;
+    if (i) s += ',';
+    s.append(json_string(costs[i].type)).append(":").append(buf);
   }
   return s + "}";
 }
