@@ -134,6 +134,21 @@ TEST(CpuBackend, ConvMatchesReference) {
       {{2, 8, 15, 15}, 8, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 8, A::HardSwish},  // depthwise stride 2
       {{1, 4, 10, 10}, 8, {3, 3}, {}, {1, 1, 1, 1}, {}, 4},                    // depthwise multiplier 2
       {{1, 8, 9, 9}, 8, {5, 5}, {}, {4, 4, 4, 4}, {2, 2}, 8, A::Tanh},         // dilated depthwise
+      // The AVX2 polyphase depthwise path: planes split over several accumulator
+      // blocks, odd sizes, uneven pads, mixed strides, 5x5, activations with and
+      // without a vector form.
+      {{1, 4, 70, 90}, 4, {3, 3}, {}, {1, 1, 1, 1}, {}, 4, A::Clip},
+      {{1, 4, 71, 93}, 4, {3, 3}, {2, 2}, {0, 1, 1, 0}, {}, 4, A::Relu},
+      {{1, 3, 33, 37}, 3, {5, 5}, {2, 2}, {2, 2, 2, 2}, {}, 3, A::HardSwish},
+      {{1, 3, 19, 21}, 3, {5, 5}, {1, 2}, {2, 1, 2, 3}, {}, 3, A::Sigmoid},
+      {{1, 5, 6, 7}, 5, {3, 3}, {2, 1}, {1, 1, 1, 1}, {}, 5, A::LeakyRelu},
+      {{1, 2, 3, 3}, 2, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 2, A::HardSigmoid, false},
+      // Packed implicit GEMM: strips over row ends, rows past a panel, several k blocks.
+      {{1, 13, 23, 29}, 21, {1, 1}, {}, {}, {}, 1, A::HardSwish},
+      {{1, 300, 9, 11}, 11, {1, 1}, {}, {}, {}, 1, A::Relu},
+      {{1, 7, 30, 41}, 5, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 1, A::Clip},
+      {{1, 6, 26, 50}, 18, {7, 7}, {}, {3, 3, 3, 3}, {}, 1, A::Relu},
+      {{1, 4, 20, 36}, 9, {3, 3}, {1, 3}, {1, 2, 1, 0}, {}, 1, A::Tanh},
       {{1, 16, 4, 4}, 8, {1, 1}, {}, {}, {}, 1, A::None, false},               // under one 32-pixel strip, no bias
       {{1, 6, 40}, 8, {3}, {2}, {1, 1}},                                       // 1-D
       {{1, 4, 6, 8, 8}, 6, {3, 3, 3}, {1, 2, 2}, {1, 1, 1, 1, 1, 1}, {}, 2},   // 3-D, grouped
