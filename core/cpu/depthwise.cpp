@@ -215,13 +215,16 @@ int64_t phase_scratch_floats(const Window& w) {
   return g.sh * g.sw * g.plane_floats + g.chunk_rows * g.cols + 64;
 }
 
-// acc[i] = act(bias + sum_t wts[t] * srcs[t][i]) for i in [0, round_up(n, 8)):
-// eight independent vectors per step to cover the FMA latency. Reads up to
-// round_up(n, 8) past each source (the planes carry slack for it).
+// acc[i] = act(bias + sum_t wts[t] * srcs[t][i]) for i in [0, round_up(n, 64)):
+// eight independent vectors per step to cover the FMA latency, also on the
+// last, partial block (a one-vector tail would wait on one FMA chain per
+// tap, which small late-stage planes pay on every channel). Reads up to 63
+// floats past n from each source (the planes carry slack for it) and writes
+// as far into acc.
 __attribute__((target("avx2,fma"))) void taps_avx2(const float* const* srcs, const float* wts, int taps, float bias,
                                                    const Activation& act, bool vector_act, float* acc, int64_t n) {
   int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
+  for (; i < n; i += 64) {
     __m256 a0 = _mm256_set1_ps(bias), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     for (int t = 0; t < taps; ++t) {
       const __m256 wv = _mm256_set1_ps(wts[t]);
@@ -253,11 +256,6 @@ __attribute__((target("avx2,fma"))) void taps_avx2(const float* const* srcs, con
     _mm256_storeu_ps(acc + i + 40, a5);
     _mm256_storeu_ps(acc + i + 48, a6);
     _mm256_storeu_ps(acc + i + 56, a7);
-  }
-  for (; i < n; i += 8) {
-    __m256 a = _mm256_set1_ps(bias);
-    for (int t = 0; t < taps; ++t) a = _mm256_fmadd_ps(_mm256_set1_ps(wts[t]), _mm256_loadu_ps(srcs[t] + i), a);
-    _mm256_storeu_ps(acc + i, vector_act ? activate_avx2(a, act) : a);
   }
 }
 

@@ -25,7 +25,7 @@ struct PackedWeights {
   const float* panel(int64_t group, int64_t p) const { return data.data() + (group * panels() + p) * kPanelRows * k; }
 };
 
-// True when this CPU runs the packed kernel (AVX-512F).
+// True when this CPU runs the packed kernel (AVX-512F, or AVX2 + FMA).
 bool packed_gemm_supported();
 
 // Packs w, row-major [groups * m, k].

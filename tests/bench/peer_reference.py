@@ -7,7 +7,8 @@ float32, with the given number of threads, one frame at a time, on the
 (N,3,H,W) frames the C++ runner preprocessed, so every engine sees the same
 input. Prints one JSON line:
   {"reference":"onnxruntime","version":...,"threads":T,"frames":N,
-   "ms_median":...,"ms_p90":...,"precision":"f32"[,"type_ms":{...}]}
+   "ms_median":...,"ms_p90":...,"cpu_ms_median":...,"precision":"f32"
+   [,"type_ms":{...}]}
 or {"reference":...,"error":"..."} and exit status 3.
 
 --save-outputs writes every graph output, frames concatenated along axis 0,
@@ -226,12 +227,14 @@ def main(argv=None):
         peer = make_peer(engine, args.model, args.threads, one)
         for i in range(args.warmup):
             peer.run(frames[i % len(frames)][None])
-        times_ms, outputs = [], []
+        times_ms, cpu_ms, outputs = [], [], []
         for frame in frames:
             x = np.ascontiguousarray(frame[None])
+            cpu = time.process_time()
             start = time.perf_counter()
             out = peer.run(x)
             times_ms.append((time.perf_counter() - start) * 1e3)
+            cpu_ms.append((time.process_time() - cpu) * 1e3)
             if args.save_outputs:
                 outputs.append([np.asarray(o, dtype=np.float32).copy() for o in out])
     except Exception as error:  # the runtimes raise their own exception types
@@ -246,6 +249,9 @@ def main(argv=None):
         "width": int(frames.shape[3]),
         "ms_median": round(float(np.median(times_ms)), 4),
         "ms_p90": round(float(np.percentile(times_ms, 90)), 4),
+        # Every thread's CPU time: free of the time other processes took on a
+        # loaded machine, but it counts a thread pool's spin-waiting as work.
+        "cpu_ms_median": round(float(np.median(cpu_ms)), 4),
         "precision": "f32",
     }
     if args.save_outputs:

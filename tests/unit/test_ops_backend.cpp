@@ -149,9 +149,9 @@ TEST(CpuBackend, ConvMatchesReference) {
       {{1, 7, 30, 41}, 5, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 1, A::Clip},
       {{1, 6, 26, 50}, 18, {7, 7}, {}, {3, 3, 3, 3}, {}, 1, A::Relu},
       {{1, 4, 20, 36}, 9, {3, 3}, {1, 3}, {1, 2, 1, 0}, {}, 1, A::Tanh},
-      {{1, 16, 4, 4}, 8, {1, 1}, {}, {}, {}, 1, A::None, false},               // under one 32-pixel strip, no bias
-      {{1, 6, 40}, 8, {3}, {2}, {1, 1}},                                       // 1-D
-      {{1, 4, 6, 8, 8}, 6, {3, 3, 3}, {1, 2, 2}, {1, 1, 1, 1, 1, 1}, {}, 2},   // 3-D, grouped
+      {{1, 16, 4, 4}, 8, {1, 1}, {}, {}, {}, 1, A::None, false},              // under one 32-pixel strip, no bias
+      {{1, 6, 40}, 8, {3}, {2}, {1, 1}},                                      // 1-D
+      {{1, 4, 6, 8, 8}, 6, {3, 3, 3}, {1, 2, 2}, {1, 1, 1, 1, 1, 1}, {}, 2},  // 3-D, grouped
   };
   uint32_t seed = 100;
   for (const ConvCase& c : cases) check_conv("Conv", c, seed += 10);
@@ -203,6 +203,37 @@ TEST(CpuBackend, GemmMatchesReference) {
                                  "Gemm " + std::to_string(c.m) + "x" + std::to_string(c.n) + "x" + std::to_string(c.k) +
                                      " transA " + std::to_string(c.trans_a) + " transB " + std::to_string(c.trans_b) +
                                      " C " + shape_str(c.c));
+  }
+}
+
+TEST(CpuBackend, ResizeMatchesReference) {
+  struct Case {
+    Shape x;
+    std::string coord;
+    std::vector<float> scales;   // empty: sizes
+    std::vector<int64_t> sizes;  // used when scales is empty
+  };
+  const Case cases[] = {
+      {{1, 3, 9, 12}, "half_pixel", {1, 1, 2, 2}, {}},          // the decoders' 2x upsampling
+      {{2, 4, 7, 5}, "half_pixel", {1, 1, 1.5f, 3.25f}, {}},    // fractional scales, batch 2
+      {{1, 2, 16, 20}, "half_pixel", {}, {1, 2, 5, 7}},         // downsampling by sizes
+      {{1, 2, 6, 8}, "align_corners", {}, {1, 2, 11, 17}},      // corners
+      {{1, 2, 6, 8}, "asymmetric", {1, 1, 2, 0.5f}, {}},        // up in H, down in W
+      {{1, 1, 5, 6}, "pytorch_half_pixel", {}, {1, 1, 1, 13}},  // one output row
+      {{1, 130, 3, 4}, "half_pixel", {1, 1, 4, 4}, {}},         // many planes, both threads
+  };
+  uint32_t seed = 700;
+  for (const Case& c : cases) {
+    Node node = make_node("Resize", 4);
+    node.attributes["mode"] = Attribute::of_string("linear");
+    node.attributes["coordinate_transformation_mode"] = Attribute::of_string(c.coord);
+    Tensor x = random_tensor(c.x, seed += 10);
+    Tensor roi(DType::Float32, {0});
+    Tensor scales(DType::Float32, {static_cast<int64_t>(c.scales.size())});
+    for (size_t i = 0; i < c.scales.size(); ++i) scales.f32()[i] = c.scales[i];
+    Tensor sizes(DType::Int64, {static_cast<int64_t>(c.sizes.size())});
+    for (size_t i = 0; i < c.sizes.size(); ++i) sizes.i64()[i] = c.sizes[i];
+    expect_cpu_matches_reference(node, {&x, &roi, &scales, &sizes}, "Resize linear " + c.coord + " " + shape_str(c.x));
   }
 }
 
