@@ -2,7 +2,7 @@
 """tests/bench/bench with ONNX Runtime and OpenVINO as references, end to end.
 
 Runs the SSDLite MobileNetV2 pedestrian detector (300x300) for two vtest.avi
-frames with --reference onnxruntime,openvino --profile and checks that every
+frames with --reference onnxruntime,openvino --profile --rounds 2 and checks that every
 JSON field the benchmark promises is there, that the speedups are the ratios
 of the medians, and that our dense outputs agree with both peers on the same
 frames. Fails (never skips) when the model, the video, the runner or the peer
@@ -36,7 +36,8 @@ def main():
     check(os.path.isfile(MODEL), f"model {MODEL} is missing")
     check(os.path.isfile(VIDEO), f"video {VIDEO} is missing (Debian package opencv-doc)")
     cmd = [os.path.join(HERE, "bench"), "--build", build, "--model", MODEL, "--video", VIDEO, "--frames", "2",
-           "--size", "300x300", "--threads", "1", "--warmup", "1", "--reference", ",".join(PEERS), "--profile"]
+           "--size", "300x300", "--threads", "1", "--warmup", "1", "--reference", ",".join(PEERS), "--profile",
+           "--rounds", "2"]
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     print(r.stdout)
     print(r.stderr, file=sys.stderr)
@@ -48,11 +49,15 @@ def main():
     check(set(refs) == set(PEERS), f"one line per peer expected, got {sorted(refs)}")
     d = dense[0]
     check(d["threads"] == 1 and d["frames"] == 2, "the dense row must say 1 thread and 2 frames")
+    check(d["rounds"] == 2 and len(d["ms_rounds"]) == 2, "the dense row must merge 2 rounds")
+    check(min(d["ms_rounds"]) <= d["ms_median"] <= max(d["ms_rounds"]), "ms_median is not the rounds' median")
     for name in PEERS:
         ref = refs[name]
         check("error" not in ref, f"{name} failed: {ref.get('error')}")
         check(ref["threads"] == 1 and ref["frames"] == 2, f"{name} must run the same 2 frames on 1 thread")
         check(ref["ms_median"] > 0, f"{name} has no time")
+        check(ref["rounds"] == 2 and len(ref["ms_rounds"]) == 2, f"{name} must run in both rounds")
+        check(ref["cpu_ms_median"] > 0 and d[f"cpu_speedup_vs_{name}"] > 0, f"{name}: no CPU times")
         want = round(ref["ms_median"] / d["ms_median"], 4)
         check(abs(d[f"speedup_vs_{name}"] - want) < 1e-3, f"speedup_vs_{name} {d[f'speedup_vs_{name}']} != {want}")
         rel = d.get(f"rel_diff_vs_{name}")
