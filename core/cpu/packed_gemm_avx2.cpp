@@ -205,6 +205,26 @@ __attribute__((target("avx2,fma"))) void build_strip(const float* in, const Wind
   }
 }
 
+// The strips of a pointwise block: `strips` strips of kStrip pixels from
+// pixel p (the last one `last_nr` wide), rows [k0, k0 + kc), zero past the end.
+__attribute__((target("avx2,fma"))) void build_pointwise_block(const float* in, int64_t plane, int64_t k0, int64_t kc,
+                                                               int64_t p, int64_t strips, int64_t last_nr,
+                                                               float* block) {
+  const __m256i n0 = lane_mask(0, 0, last_nr), n1 = lane_mask(1, 0, last_nr), n2 = lane_mask(2, 0, last_nr);
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* src = in + (k0 + k) * plane + p;
+    float* dst = block + k * kStrip;
+    for (int64_t st = 0; st + 1 < strips; ++st, src += kStrip, dst += kc * kStrip) {
+      _mm256_store_ps(dst, _mm256_loadu_ps(src));
+      _mm256_store_ps(dst + 8, _mm256_loadu_ps(src + 8));
+      _mm256_store_ps(dst + 16, _mm256_loadu_ps(src + 16));
+    }
+    _mm256_store_ps(dst, _mm256_maskload_ps(src, n0));
+    _mm256_store_ps(dst + 8, _mm256_maskload_ps(src + 8, n1));
+    _mm256_store_ps(dst + 16, _mm256_maskload_ps(src + 16, n2));
+  }
+}
+
 // Strip rows [k0, k0 + kc) for the output pixels at (oy[j], ox[j]), j < nr,
 // of a 2-D window, `width` floats per row; lanes past nr and taps in the
 // padding are zero.
@@ -262,11 +282,16 @@ void packed_conv_tile_avx2(const PackedWeights& w, int64_t group, const float* i
         // A strip never crosses an output row: its pixels are contiguous in the input row.
         int64_t nr = std::min(kStrip, p1 - q);
         if (!pointwise) nr = std::min(nr, win.out[2] - q % win.out[2]);
-        build_strip(in, win, k0, kc, q, nr, pointwise, block.data() + strips * kc * kStrip);
+        if (!pointwise) build_strip(in, win, k0, kc, q, nr, pointwise, block.data() + strips * kc * kStrip);
         strip_p[strips] = q;
         strip_n[strips] = nr;
         q += nr;
       }
+      // Pointwise: channel by channel over the whole block, so each input
+      // row is read in one long run (one prefetch stream) rather than 24
+      // pixels from each of kc rows at a time.
+      if (pointwise)
+        build_pointwise_block(in, win.in_size(), k0, kc, strip_p[0], strips, strip_n[strips - 1], block.data());
       // Deep sums (k >= 128) hold each strip in L1 while the weight panels
       // stream from L2 (4 floats per 12 FMAs); shallow ones (MobileNet's
       // expansions) hold a panel while the strips stream, so the many output
