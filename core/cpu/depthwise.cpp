@@ -286,58 +286,50 @@ __attribute__((target("avx2,fma"))) void split_columns(const float* row, int64_t
   }
 }
 
+// dst[0, n) = src[0, n) for the short rows of late layers, where a memcpy
+// call per row costs more than the copy.
+__attribute__((target("avx2,fma"))) inline void copy_row(float* __restrict dst, const float* __restrict src,
+                                                         int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
 // Splits the zero-padded input plane into its sh * sw polyphase planes.
-void build_phases(const float* in, const Window& w, const PhaseGeometry& g, float* planes) {
+// `init`: the planes hold another geometry's data (the first channel of a
+// call), so the padding and slack are zeroed too; later channels of the same
+// layer write only what comes from the input, the zeros stay.
+void build_phases(const float* in, const Window& w, const PhaseGeometry& g, float* planes, bool init) {
   const int64_t in_h = w.in[1], in_w = w.in[2], top = w.pad_begin[1], left = w.pad_begin[2];
+  if (init) std::fill(planes, planes + g.sh * g.sw * g.plane_floats, 0.0f);
   if (g.sw == 2) {
     for (int64_t rp = 0; rp < g.sh; ++rp) {
       float* even = planes + (rp * 2) * g.plane_floats;
       float* odd = planes + (rp * 2 + 1) * g.plane_floats;
       for (int64_t y = 0; y < g.rows; ++y) {
         const int64_t py = y * g.sh + rp - top;
-        if (py < 0 || py >= in_h) {
-          std::fill(even + y * g.cols, even + (y + 1) * g.cols, 0.0f);
-          std::fill(odd + y * g.cols, odd + (y + 1) * g.cols, 0.0f);
-        } else {
+        if (py >= 0 && py < in_h)
           split_columns(in + py * in_w, in_w, -left, g.cols, even + y * g.cols, odd + y * g.cols);
-        }
       }
-      std::fill(even + g.rows * g.cols, even + g.plane_floats, 0.0f);
-      std::fill(odd + g.rows * g.cols, odd + g.plane_floats, 0.0f);
     }
     return;
   }
-  for (int64_t rp = 0; rp < g.sh; ++rp)
-    for (int64_t cp = 0; cp < g.sw; ++cp) {
-      float* plane = planes + (rp * g.sw + cp) * g.plane_floats;
-      // Columns x whose source column x * sw + cp - left is inside the input.
-      const int64_t x_lo = std::min(g.cols, std::max<int64_t>(0, (left - cp + g.sw - 1) / g.sw));
-      const int64_t x_hi = std::clamp<int64_t>((in_w + left - cp + g.sw - 1) / g.sw, x_lo, g.cols);
-      for (int64_t y = 0; y < g.rows; ++y) {
-        float* dst = plane + y * g.cols;
-        const int64_t py = y * g.sh + rp - top;
-        if (py < 0 || py >= in_h) {
-          std::fill(dst, dst + g.cols, 0.0f);
-          continue;
-        }
-        const float* src = in + py * in_w + cp - left;
-        std::fill(dst, dst + x_lo, 0.0f);
-        if (g.sw == 1)
-          std::copy(src + x_lo, src + x_hi, dst + x_lo);
-        else
-          for (int64_t x = x_lo; x < x_hi; ++x) dst[x] = src[x * 2];
-        std::fill(dst + x_hi, dst + g.cols, 0.0f);
-      }
-      // The slack the tap loops over-read: zeros, so nothing undefined reaches a register.
-      std::fill(plane + g.rows * g.cols, plane + g.plane_floats, 0.0f);
+  // sw == 1: one column phase per row phase.
+  const int64_t x_lo = std::min(g.cols, left), x_hi = std::clamp<int64_t>(in_w + left, x_lo, g.cols);
+  for (int64_t rp = 0; rp < g.sh; ++rp) {
+    float* plane = planes + rp * g.plane_floats;
+    for (int64_t y = 0; y < g.rows; ++y) {
+      const int64_t py = y * g.sh + rp - top;
+      if (py >= 0 && py < in_h) copy_row(plane + y * g.cols + x_lo, in + py * in_w + x_lo - left, x_hi - x_lo);
     }
+  }
 }
 
 void depthwise_channel_phases(const float* in, const float* wk, float bias, float* out, const Window& w,
-                              const Activation& act, float* scratch) {
+                              const Activation& act, float* scratch, bool init) {
   const PhaseGeometry g = phase_geometry(w);
   float* acc = scratch + g.sh * g.sw * g.plane_floats;
-  build_phases(in, w, g, scratch);
+  build_phases(in, w, g, scratch, init);
   const int64_t kh_n = w.kernel[1], kw_n = w.kernel[2], oh_n = w.out[1], ow_n = w.out[2];
   const float* srcs[kMaxVectorTaps];
   const bool vector_act = has_avx2_form(act.kind);
@@ -352,7 +344,7 @@ void depthwise_channel_phases(const float* in, const float* wk, float bias, floa
     taps_avx2(srcs, wk, static_cast<int>(kh_n * kw_n), bias, act, vector_act, acc, nrows * g.cols);
     for (int64_t r = 0; r < nrows; ++r) {
       float* orow = out + (r0 + r) * ow_n;
-      std::copy(acc + r * g.cols, acc + r * g.cols + ow_n, orow);
+      copy_row(orow, acc + r * g.cols, ow_n);
       if (!vector_act) act.apply_inplace(orow, ow_n);
     }
   }
@@ -382,12 +374,13 @@ void depthwise_conv_image(const float* in, const float* weights, const float* bi
     for (int64_t worker = w0; worker < w1; ++worker) {
       float* pad = scratch + worker * per_thread;
       float* acc = pad + padded_width(w) * padded_rows(w);
-      for (int64_t oc = out_channels * worker / workers; oc < out_channels * (worker + 1) / workers; ++oc) {
+      const int64_t first = out_channels * worker / workers;
+      for (int64_t oc = first; oc < out_channels * (worker + 1) / workers; ++oc) {
         const float* in_c = in + (oc / multiplier) * w.in_size();
         float* out_c = out + oc * w.out_size();
         const float b = bias ? bias[oc] : 0.0f;
         if (phase_path(w))
-          depthwise_channel_phases(in_c, weights + oc * kvol, b, out_c, w, act, pad);
+          depthwise_channel_phases(in_c, weights + oc * kvol, b, out_c, w, act, pad, oc == first);
         else if (planar(w))
           depthwise_channel_padded(in_c, weights + oc * kvol, b, out_c, w, act, pad, acc);
         else
