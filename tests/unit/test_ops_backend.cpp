@@ -150,6 +150,7 @@ TEST(CpuBackend, ConvMatchesReference) {
       {{1, 6, 26, 50}, 18, {7, 7}, {}, {3, 3, 3, 3}, {}, 1, A::Relu},
       {{1, 4, 20, 36}, 9, {3, 3}, {1, 3}, {1, 2, 1, 0}, {}, 1, A::Tanh},
       {{1, 16, 4, 4}, 8, {1, 1}, {}, {}, {}, 1, A::None, false},              // under one 32-pixel strip, no bias
+      {{1, 24, 1, 1}, 12, {1, 1}, {}, {}, {}, 1, A::Relu},                    // squeeze-excite: one pixel
       {{1, 6, 40}, 8, {3}, {2}, {1, 1}},                                      // 1-D
       {{1, 4, 6, 8, 8}, 6, {3, 3, 3}, {1, 2, 2}, {1, 1, 1, 1, 1, 1}, {}, 2},  // 3-D, grouped
   };
@@ -185,6 +186,10 @@ TEST(CpuBackend, GemmMatchesReference) {
       {6, 4, 20, true, true, {6, 1}, 1.5f, 0.25f, ActivationKind::Sigmoid},
       {3, 3, 3, false, false, {1}, 1.0f, 0.0f, ActivationKind::Clip},
       {64, 128, 256, false, true, {128}, 1.0f, 1.0f, ActivationKind::HardSwish},  // large enough for BLAS threads
+      {1, 40, 96, false, true, {40}, 1.0f, 1.0f, ActivationKind::Relu},           // one row (a classifier): GEMV
+      {1, 24, 17, true, false, {}, 0.5f, 0.0f, ActivationKind::None},             // one row, A transposed
+      {9, 1, 33, false, false, {9, 1}, 1.0f, 0.5f, ActivationKind::None},         // one column: GEMV
+      {7, 1, 12, true, true, {}, 2.0f, 0.0f, ActivationKind::None},               // one column, both transposed
   };
   uint32_t seed = 500;
   for (const Case& c : cases) {
