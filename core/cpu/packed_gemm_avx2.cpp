@@ -169,7 +169,18 @@ __attribute__((target("avx2,fma"))) void build_strip(const float* in, const Wind
       int64_t hi = iw0 >= in_w ? 0 : (in_w - iw0 + sw - 1) / sw;
       lo = std::min(lo, nr);
       hi = std::clamp(hi, lo, nr);
-      if (sw == 1) {
+      if (sw == 1 && lo == 0 && hi == kStrip && iw0 + kStrip <= in_w) {
+        // A full strip inside the row (most of them): plain loads.
+        _mm256_store_ps(dst, _mm256_loadu_ps(row + iw0));
+        _mm256_store_ps(dst + 8, _mm256_loadu_ps(row + iw0 + 8));
+        _mm256_store_ps(dst + 16, _mm256_loadu_ps(row + iw0 + 16));
+      } else if (sw == 2 && lo == 0 && hi == kStrip && iw0 + 2 * kStrip <= in_w) {
+        for (int64_t v = 0; v < 3; ++v) {
+          const __m256 a = _mm256_loadu_ps(row + iw0 + 16 * v), b = _mm256_loadu_ps(row + iw0 + 16 * v + 8);
+          const __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+          _mm256_store_ps(dst + 8 * v, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8)));
+        }
+      } else if (sw == 1) {
         // Masked lanes are not read (no fault), so the load may start before the row.
         _mm256_store_ps(dst, _mm256_maskload_ps(row + iw0, lane_mask(0, lo, hi)));
         _mm256_store_ps(dst + 8, _mm256_maskload_ps(row + iw0 + 8, lane_mask(1, lo, hi)));
