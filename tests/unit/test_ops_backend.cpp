@@ -270,6 +270,7 @@ TEST(CpuBackend, PoolsMatchReference) {
   const Case cases[] = {
       {"MaxPool", {2, 8, 16, 16}, {2, 2}, {2, 2}, {}, {}},  // the 2x2 stride-2 special case
       {"MaxPool", {1, 8, 17, 15}, {2, 2}, {2, 2}, {}, {}},  // odd size: last row/column dropped
+      {"MaxPool", {1, 3, 10, 39}, {2, 2}, {2, 2}, {}, {}},  // vector body and a scalar tail
       {"MaxPool", {1, 6, 15, 15}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, true},
       {"MaxPool", {1, 4, 12, 12}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {2, 2}},
       {"MaxPool", {2, 4, 10, 10}, {2, 2}, {2, 2}, {}, {}, false, false, true},  // with Indices
