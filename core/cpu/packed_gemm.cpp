@@ -122,6 +122,10 @@ constexpr MicroKernel kKernels[kRows + 1] = {nullptr,         micro_kernel<1>, m
 }  // namespace
 
 bool packed_gemm_supported() {
+  return __builtin_cpu_supports("avx512f");
+}
+
+bool packed_conv_tile_supported() {
   return __builtin_cpu_supports("avx512f") || cpu_has_avx2_fma();
 }
 

@@ -25,8 +25,14 @@ struct PackedWeights {
   const float* panel(int64_t group, int64_t p) const { return data.data() + (group * panels() + p) * kPanelRows * k; }
 };
 
-// True when this CPU runs the packed kernel (AVX-512F, or AVX2 + FMA).
+// True when this CPU runs every packed kernel at full speed (AVX-512F).
 bool packed_gemm_supported();
+
+// True when packed_conv_tile runs on this CPU (AVX-512F, or AVX2 + FMA): the
+// dense Conv packs its weights for it. On AVX2 the scattered-pixel kernel
+// (packed_conv_pixels) gathers its strips one value at a time, slower than
+// change mode's own path there, so change mode keeps to packed_gemm_supported.
+bool packed_conv_tile_supported();
 
 // Packs w, row-major [groups * m, k].
 void pack_weights(const float* w, int64_t groups, int64_t m, int64_t k, PackedWeights& out);
