@@ -226,8 +226,17 @@ __attribute__((target("avx512f"))) void build_strip(const float* in, const Windo
 
 void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0, int64_t p1,
                       float* out, const float* bias, const Activation& act) {
+  packed_conv_tile(w, group, in, win, p0, p1, out, bias, act, nullptr);
+}
+
+int64_t packed_conv_tile_block_floats() {
+  return use_avx512() ? 0 : kPackedAvx2BlockFloats;
+}
+
+void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0, int64_t p1,
+                      float* out, const float* bias, const Activation& act, float* block) {
   if (!use_avx512()) {
-    packed_conv_tile_avx2(w, group, in, win, p0, p1, out, bias, act);
+    packed_conv_tile_avx2(w, group, in, win, p0, p1, out, bias, act, block);
     return;
   }
   alignas(64) float strip[kDepth * kCols];

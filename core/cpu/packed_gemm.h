@@ -43,6 +43,15 @@ void pack_weights(const float* w, int64_t groups, int64_t m, int64_t k, PackedWe
 void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0, int64_t p1,
                       float* out, const float* bias, const Activation& act);
 
+// Floats of working memory one packed_conv_tile call uses for its strips
+// (the AVX2 kernel's strip block; 0 where the strips live on the stack).
+int64_t packed_conv_tile_block_floats();
+
+// As above, with the strip block in `block` (packed_conv_tile_block_floats()
+// floats, or nullptr for a per-thread buffer of its own).
+void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0, int64_t p1,
+                      float* out, const float* bias, const Activation& act, float* block);
+
 // Arbitrary output pixels of one image and group (2-D windows): pixels[j] -
 // pixel_base are indices into the output plane, any order. Each group of 32 pixels is
 // gathered into a strip (AVX-512 masked gathers, zero where the window reads

@@ -266,16 +266,17 @@ void build_strip_pixels(const float* in, const Window& w, int64_t k0, int64_t kc
 }  // namespace
 
 void packed_conv_tile_avx2(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0,
-                           int64_t p1, float* out, const float* bias, const Activation& act) {
+                           int64_t p1, float* out, const float* bias, const Activation& act, float* block_mem) {
   // GotoBLAS order: a block of strips (kc x about 128 KiB / kc pixels, in L2)
   // is built once, then each weight panel (kc x 8, in L1) sweeps it, so every
   // output row is written in long contiguous runs rather than 24 pixels at a
   // time across all output channels (which made wide, shallow 1x1 layers
   // such as MobileNetV2's 16 -> 96 expansion store-bound).
-  constexpr int64_t kBlockFloats = 32 * 1024;
+  constexpr int64_t kBlockFloats = kPackedAvx2BlockFloats;
   constexpr int64_t kMaxStrips = kBlockFloats / kStrip;
-  static thread_local std::vector<float, AlignedAllocator<float>> block;
-  if (block.size() < static_cast<size_t>(kBlockFloats)) block.resize(kBlockFloats);
+  static thread_local std::vector<float, AlignedAllocator<float>> own;
+  if (!block_mem && own.size() < static_cast<size_t>(kBlockFloats)) own.resize(kBlockFloats);
+  float* const block = block_mem ? block_mem : own.data();
   int64_t strip_p[kMaxStrips], strip_n[kMaxStrips];
   const int64_t ldc = win.out_size();
   const bool pointwise = win.is_pointwise();
@@ -293,7 +294,7 @@ void packed_conv_tile_avx2(const PackedWeights& w, int64_t group, const float* i
         // A strip never crosses an output row: its pixels are contiguous in the input row.
         int64_t nr = std::min(kStrip, p1 - q);
         if (!pointwise) nr = std::min(nr, win.out[2] - q % win.out[2]);
-        if (!pointwise) build_strip(in, win, k0, kc, q, nr, pointwise, block.data() + strips * kc * kStrip);
+        if (!pointwise) build_strip(in, win, k0, kc, q, nr, pointwise, block + strips * kc * kStrip);
         strip_p[strips] = q;
         strip_n[strips] = nr;
         q += nr;
@@ -301,8 +302,7 @@ void packed_conv_tile_avx2(const PackedWeights& w, int64_t group, const float* i
       // Pointwise: channel by channel over the whole block, so each input
       // row is read in one long run (one prefetch stream) rather than 24
       // pixels from each of kc rows at a time.
-      if (pointwise)
-        build_pointwise_block(in, win.in_size(), k0, kc, strip_p[0], strips, strip_n[strips - 1], block.data());
+      if (pointwise) build_pointwise_block(in, win.in_size(), k0, kc, strip_p[0], strips, strip_n[strips - 1], block);
       // Deep sums (k >= 128) hold each strip in L1 while the weight panels
       // stream from L2 (4 floats per 12 FMAs); shallow ones (MobileNet's
       // expansions) hold a panel while the strips stream, so the many output
@@ -316,7 +316,7 @@ void packed_conv_tile_avx2(const PackedWeights& w, int64_t group, const float* i
           const float* a = w.panel(group, panel) + k0 * kRows;
           const float* b_panel = bias ? bias + panel * kRows : nullptr;
           const int64_t nr = strip_n[st];
-          const float* strip = block.data() + st * kc * kStrip;
+          const float* strip = block + st * kc * kStrip;
           float* c_block = out + panel * kRows * ldc + strip_p[st];
           if (nr > 16)
             panel_times_strip<3>(a, kc, strip, kStrip, c_block, ldc, rows, nr, k0 > 0, ep, b_panel);
