@@ -12,6 +12,8 @@
 #include "tools/arg_parser.h"
 #include "tools/arg_values.h"
 #include "tools/json.h"
+#include "tools/layer_type.h"
+#include "tools/video_frames.h"
 
 namespace sparseinfer::cli {
 
@@ -170,10 +172,77 @@ void print_text(const Model& model, const Engine& engine) {
   std::cout << os.str();
 }
 
+// --profile: the dense engine on real frames, time per layer type.
+struct ProfileRequest {
+  std::string video = "synthetic";
+  int frames = 10;
+  int warmup = 2;
+  int threads = 0;
+};
+
+void print_profile(const Model& model, const std::vector<Shape>& shapes, const ProfileRequest& req, bool json) {
+  if (shapes.size() != 1 || shapes[0].size() != 4 || shapes[0][1] != 3 || model.inputs[0].dtype != DType::Float32)
+    throw Error(model.path + ": --profile runs video frames and needs one float NCHW image input with 3 channels");
+  EngineOptions options;
+  options.backend = Backend::Cpu;
+  options.mode = Mode::Dense;
+  options.threads = req.threads;
+  options.input_shapes = shapes;
+  options.profile = true;
+  Engine engine(model, options);
+  PreprocessOptions pre;
+  pre.width = static_cast<int>(shapes[0][3]);
+  pre.height = static_cast<int>(shapes[0][2]);
+  std::vector<Tensor> frames = tools::read_frames(req.video, req.frames, pre);
+  auto state = engine.new_stream();
+  for (int w = 0; w < req.warmup; ++w) engine.run(*state, {&frames[static_cast<size_t>(w) % frames.size()]});
+  std::vector<double> layer_ms(engine.layers().size(), 0.0), total;
+  for (const Tensor& f : frames) {
+    FrameResult r = engine.run(*state, {&f});
+    for (size_t i = 0; i < r.layer_ms.size(); ++i) layer_ms[i] += r.layer_ms[i];
+    total.push_back(r.times.total_ms);
+  }
+  std::sort(total.begin(), total.end());
+  const double median = total[total.size() / 2];
+  const int n = static_cast<int>(frames.size());
+  std::vector<tools::TypeCost> costs = tools::cost_by_type(tools::layer_types(model, engine), engine, layer_ms, n);
+  double sum = 0;
+  for (const auto& c : costs) sum += c.ms;
+  if (json) {
+    std::cout << "{\"model\":" << json_string(model.path) << ",\"shape\":" << json_shape(shapes[0])
+              << ",\"threads\":" << engine.threads() << ",\"frames\":" << n << ",\"ms_median\":" << fixed(median, 3)
+              << ",\"layers_ms\":" << fixed(sum, 3) << ",\"type_ms\":" << tools::type_ms_json(costs) << ",\"types\":[";
+    for (size_t i = 0; i < costs.size(); ++i)
+      std::cout << (i ? "," : "") << "{\"type\":" << json_string(costs[i].type) << ",\"layers\":" << costs[i].layers
+                << ",\"macs\":" << costs[i].macs << ",\"ms\":" << fixed(costs[i].ms, 4) << "}";
+    std::cout << "]}\n";
+    return;
+  }
+  std::ostringstream os;
+  os << "model:    " << model.path << "\n"
+     << "input:    " << shape_str(shapes[0]) << ", " << n << " frames of " << req.video << ", " << engine.threads()
+     << " threads, dense\n"
+     << "frame:    " << fixed(median, 3) << " ms median (layers sum to " << fixed(sum, 3) << " ms on average)\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "  %-20s %6s %10s %10s %7s %9s\n", "layer type", "layers", "GMACs", "ms/frame",
+                "share", "GMAC/s");
+  os << line;
+  for (const auto& c : costs) {
+    const double gmacs = static_cast<double>(c.macs) / 1e9;
+    std::snprintf(line, sizeof line, "  %-20s %6d %10.4f %10.3f %6.1f%% %9s\n", c.type.c_str(), c.layers, gmacs, c.ms,
+                  sum > 0 ? 100.0 * c.ms / sum : 0.0,
+                  c.macs > 0 && c.ms > 0 ? fixed(gmacs / c.ms * 1e3, 2).c_str() : "-");
+    os << line;
+  }
+  std::cout << os.str();
+}
+
 }  // namespace
 
 void print_info_help(std::ostream& os) {
   os << "Usage: sparseinfer info MODEL [--size WxH | --input-shape N,C,H,W ...] [--json]\n"
+        "       sparseinfer info --profile MODEL [--size WxH] [--video FILE|synthetic] [--frames N]\n"
+        "                        [--threads T] [--json]\n"
         "       sparseinfer info --ops [--json]\n"
         "\n"
         "Shows the model's path, opset, producer, inputs and outputs, then one row per\n"
@@ -187,6 +256,12 @@ void print_info_help(std::ostream& os) {
         "                        per graph input, in graph order\n"
         "  --json                print one JSON object instead of the text report\n"
         "  --ops                 list the supported operators and exit\n"
+        "  --profile             run the dense CPU engine on video frames and print the\n"
+        "                        time per layer type (conv KxK, conv 1x1, depthwise,\n"
+        "                        pool, element-wise, ...) instead of the layer table\n"
+        "  --video FILE          --profile: frames from this video (default: synthetic)\n"
+        "  --frames N            --profile: timed frames (default 10), after 2 warm-up runs\n"
+        "  --threads T           --profile: engine threads (default: all cores)\n"
         "  -h, --help            show this help\n"
         "\n"
         "Without --size/--input-shape the declared shapes are used (a symbolic batch\n"
@@ -194,9 +269,15 @@ void print_info_help(std::ostream& os) {
 }
 
 int cmd_info(const std::vector<std::string>& argv) {
-  ParsedArgs args =
-      parse_args("info", argv,
-                 {{"size", true, false}, {"input-shape", true, true}, {"json", false, false}, {"ops", false, false}});
+  ParsedArgs args = parse_args("info", argv,
+                               {{"size", true, false},
+                                {"input-shape", true, true},
+                                {"json", false, false},
+                                {"ops", false, false},
+                                {"profile", false, false},
+                                {"video", true, false},
+                                {"frames", true, false},
+                                {"threads", true, false}});
   if (args.has("help")) {
     print_info_help(std::cout);
     return 0;
@@ -212,12 +293,24 @@ int cmd_info(const std::vector<std::string>& argv) {
   if (args.has("size") && args.has("input-shape")) throw UsageError("give either --size or --input-shape, not both");
 
   SizeRequest req = parse_size_request(args);
+  const bool profile = args.has("profile");
+  if (!profile && (args.has("video") || args.has("frames") || args.has("threads")))
+    throw UsageError("--video, --frames and --threads go with --profile");
+  ProfileRequest prof;
+  prof.video = args.value("video", prof.video);
+  if (args.has("frames")) prof.frames = static_cast<int>(tools::parse_int(args.value("frames"), "--frames", 1, 100000));
+  if (args.has("threads"))
+    prof.threads = static_cast<int>(tools::parse_int(args.value("threads"), "--threads", 1, 1024));
 
   Model model = load_model(args.positional[0]);
   EngineOptions options;
   options.backend = Backend::Cpu;
   options.threads = 1;  // nothing runs; compiling needs no threads
   options.input_shapes = choose_input_shapes(model, req);
+  if (profile) {
+    print_profile(model, options.input_shapes, prof, args.has("json"));
+    return 0;
+  }
   Engine engine(model, options);
   if (args.has("json"))
     print_json(model, engine);

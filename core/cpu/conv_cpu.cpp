@@ -1,4 +1,4 @@
-// The CPU backend's Conv: packed implicit GEMM (AVX-512) or tiled im2col +
+// The CPU backend's Conv: packed implicit GEMM (AVX-512 or AVX2) or tiled im2col +
 // SGEMM with fused bias and activation, and a direct loop for depthwise. Shape
 // logic is the reference's (ops/conv.cpp).
 #include "cpu/conv_cpu.h"
@@ -26,12 +26,12 @@ class ConvCpu : public ConvOp {
     shape_.in_channels = in_channels_;
     shape_.out_channels = out_channels_;
     depthwise_ = group_ == in_channels_ && wt.dim(1) == 1 && group_ > 1;
-    // Constant weights are packed once here for the AVX-512 kernel; others go to OpenBLAS each frame.
+    // Constant weights are packed once here for the packed kernel (AVX-512 or AVX2); others go to OpenBLAS each frame.
     packed_ = PackedWeights{};
     shape_.packed = nullptr;
     // Below one strip of output pixels (SE blocks: 1x1 maps) the kernel would run mostly masked lanes.
     const bool wide_enough = window_.out_size() >= 32;
-    if (!depthwise_ && wide_enough && wt.has_data() && packed_gemm_supported()) {
+    if (!depthwise_ && wide_enough && wt.has_data() && packed_conv_tile_supported()) {
       pack_weights(wt.f32(), group_, out_channels_ / group_, shape_.k_per_group(), packed_);
       shape_.packed = &packed_;
     }
@@ -85,7 +85,8 @@ class ConvCpu : public ConvOp {
 
 const PackedWeights* conv_packed_weights(const Op& op) {
   const auto* conv = dynamic_cast<const ConvCpu*>(&op);
-  return conv ? conv->packed() : nullptr;
+  // Change mode's callers run packed_conv_pixels on these: only where it is fast (packed_gemm.h).
+  return conv && packed_gemm_supported() ? conv->packed() : nullptr;
 }
 
 int64_t conv_scratch_floats(const Op& op, int threads) {

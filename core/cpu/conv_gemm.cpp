@@ -33,6 +33,7 @@ static bool reads_input_directly(const ConvGemmShape& s) {
 }
 
 int64_t conv_gemm_scratch_floats(const ConvGemmShape& s, int threads) {
+  if (s.packed) return std::max(threads, 1) * packed_conv_tile_block_floats();
   if (reads_input_directly(s)) return 0;
   return std::max(threads, 1) * s.k_per_group() * tile_of(s, threads);
 }
@@ -65,7 +66,8 @@ void conv_gemm_image(const float* in, const float* weights, const float* bias, f
           float* out_g = out + g * cout_g * pixels + p0;
           const float* bias_g = bias ? bias + g * cout_g : nullptr;
           if (s.packed) {
-            packed_conv_tile(*s.packed, g, in_g, w, p0, p1, out_g - p0, bias_g, act);
+            packed_conv_tile(*s.packed, g, in_g, w, p0, p1, out_g - p0, bias_g, act,
+                             scratch ? scratch + worker * packed_conv_tile_block_floats() : nullptr);
             continue;
           }
           const float* b_mat = in_g + p0;

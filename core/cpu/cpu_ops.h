@@ -11,5 +11,6 @@ void register_conv_cpu(OpTable& table);            // Conv
 void register_conv_transpose_cpu(OpTable& table);  // ConvTranspose
 void register_matmul_cpu(OpTable& table);          // Gemm, MatMul
 void register_pool_cpu(OpTable& table);            // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
+void register_resize_cpu(OpTable& table);          // Resize (bilinear)
 
 }  // namespace sparseinfer

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "cpu/activation_avx2.h"
 #include "cpu/epilogue.h"
 #include "util/parallel.h"
 
@@ -175,8 +176,183 @@ void depthwise_channel_padded(const float* in, const float* wk, float bias, floa
   }
 }
 
+// The AVX2 path: strides 1 and 2 as stride-1 sums over polyphase planes.
+// With stride s, output (oh, ow) reads padded input (oh*s + a, ow*s + b) for
+// the tap offsets (a, b); plane (a % s, b % s) holds every s-th row and column
+// of the padded input, so that read is plane[oh + a / s][ow + b / s]: a fixed
+// offset from the output position. Every tap is then one contiguous run over
+// the flattened output block, summed in registers with bias and activation
+// (stride 2, which a direct loop reads with gaps, costs one pass to split the
+// input into the four planes).
+struct PhaseGeometry {
+  int64_t sh = 1, sw = 1;      // strides = phases per axis
+  int64_t rows = 0, cols = 0;  // of one plane
+  int64_t plane_floats = 0;    // with slack for the last row's over-read
+  int64_t chunk_rows = 0;      // output rows per accumulator block (about 4096 floats)
+};
+
+PhaseGeometry phase_geometry(const Window& w) {
+  PhaseGeometry g;
+  g.sh = w.stride[1];
+  g.sw = w.stride[2];
+  const int64_t ph = (w.out[1] - 1) * g.sh + (w.kernel[1] - 1) * w.dilation[1] + 1;
+  const int64_t pw = (w.out[2] - 1) * g.sw + (w.kernel[2] - 1) * w.dilation[2] + 1;
+  g.rows = (ph + g.sh - 1) / g.sh;
+  g.cols = (pw + g.sw - 1) / g.sw;
+  g.plane_floats = (g.rows + 1) * g.cols + 64;
+  g.chunk_rows = std::max<int64_t>(1, 4096 / g.cols);
+  return g;
+}
+
+bool phase_path(const Window& w) {
+  return planar(w) && (w.stride[1] == 1 || w.stride[1] == 2) && (w.stride[2] == 1 || w.stride[2] == 2) &&
+         w.kernel[1] * w.kernel[2] <= kMaxVectorTaps && cpu_has_avx2_fma() &&
+         !(w.stride[1] == 1 && w.stride[2] == 1 && __builtin_cpu_supports("avx512f"));
+}
+
+int64_t phase_scratch_floats(const Window& w) {
+  const PhaseGeometry g = phase_geometry(w);
+  return g.sh * g.sw * g.plane_floats + g.chunk_rows * g.cols + 64;
+}
+
+// acc[i] = act(bias + sum_t wts[t] * srcs[t][i]) for i in [0, round_up(n, 64)):
+// eight independent vectors per step to cover the FMA latency, also on the
+// last, partial block (a one-vector tail would wait on one FMA chain per
+// tap, which small late-stage planes pay on every channel). Reads up to 63
+// floats past n from each source (the planes carry slack for it) and writes
+// as far into acc.
+__attribute__((target("avx2,fma"))) void taps_avx2(const float* const* srcs, const float* wts, int taps, float bias,
+                                                   const Activation& act, bool vector_act, float* acc, int64_t n) {
+  int64_t i = 0;
+  for (; i < n; i += 64) {
+    __m256 a0 = _mm256_set1_ps(bias), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (int t = 0; t < taps; ++t) {
+      const __m256 wv = _mm256_set1_ps(wts[t]);
+      const float* p = srcs[t] + i;
+      a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(p), a0);
+      a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(p + 8), a1);
+      a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(p + 16), a2);
+      a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(p + 24), a3);
+      a4 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(p + 32), a4);
+      a5 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(p + 40), a5);
+      a6 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(p + 48), a6);
+      a7 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(p + 56), a7);
+    }
+    if (vector_act) {
+      a0 = activate_avx2(a0, act);
+      a1 = activate_avx2(a1, act);
+      a2 = activate_avx2(a2, act);
+      a3 = activate_avx2(a3, act);
+      a4 = activate_avx2(a4, act);
+      a5 = activate_avx2(a5, act);
+      a6 = activate_avx2(a6, act);
+      a7 = activate_avx2(a7, act);
+    }
+    _mm256_storeu_ps(acc + i, a0);
+    _mm256_storeu_ps(acc + i + 8, a1);
+    _mm256_storeu_ps(acc + i + 16, a2);
+    _mm256_storeu_ps(acc + i + 24, a3);
+    _mm256_storeu_ps(acc + i + 32, a4);
+    _mm256_storeu_ps(acc + i + 40, a5);
+    _mm256_storeu_ps(acc + i + 48, a6);
+    _mm256_storeu_ps(acc + i + 56, a7);
+  }
+}
+
+// One input row into the two column phases: even[x] = row[2x + o],
+// odd[x] = row[2x + 1 + o] for x in [0, cols), zero outside [0, in_w).
+__attribute__((target("avx2,fma"))) void split_columns(const float* row, int64_t in_w, int64_t o, int64_t cols,
+                                                       float* even, float* odd) {
+  // Vector blocks of 8 outputs need source columns [2x + o, 2x + o + 16) inside the row.
+  const int64_t x_lo = std::min(cols, std::max<int64_t>(0, (-o + 1) / 2));
+  int64_t x = 0;
+  for (; x < x_lo; ++x) {
+    const int64_t c = 2 * x + o;
+    even[x] = c >= 0 && c < in_w ? row[c] : 0.0f;
+    odd[x] = c + 1 >= 0 && c + 1 < in_w ? row[c + 1] : 0.0f;
+  }
+  for (; x + 8 <= cols && 2 * x + o + 16 <= in_w; x += 8) {
+    const __m256 v0 = _mm256_loadu_ps(row + 2 * x + o), v1 = _mm256_loadu_ps(row + 2 * x + o + 8);
+    // shuffle_ps picks within 128-bit lanes; permute4x64 restores the order.
+    const __m256 e = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m256 d = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(3, 1, 3, 1));
+    _mm256_storeu_ps(even + x, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+    _mm256_storeu_ps(odd + x, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(d), 0xD8)));
+  }
+  for (; x < cols; ++x) {
+    const int64_t c = 2 * x + o;
+    even[x] = c >= 0 && c < in_w ? row[c] : 0.0f;
+    odd[x] = c + 1 >= 0 && c + 1 < in_w ? row[c + 1] : 0.0f;
+  }
+}
+
+// dst[0, n) = src[0, n) for the short rows of late layers, where a memcpy
+// call per row costs more than the copy.
+__attribute__((target("avx2,fma"))) inline void copy_row(float* __restrict dst, const float* __restrict src,
+                                                         int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+// Splits the zero-padded input plane into its sh * sw polyphase planes.
+// `init`: the planes hold another geometry's data (the first channel of a
+// call), so the padding and slack are zeroed too; later channels of the same
+// layer write only what comes from the input, the zeros stay.
+void build_phases(const float* in, const Window& w, const PhaseGeometry& g, float* planes, bool init) {
+  const int64_t in_h = w.in[1], in_w = w.in[2], top = w.pad_begin[1], left = w.pad_begin[2];
+  if (init) std::fill(planes, planes + g.sh * g.sw * g.plane_floats, 0.0f);
+  if (g.sw == 2) {
+    for (int64_t rp = 0; rp < g.sh; ++rp) {
+      float* even = planes + (rp * 2) * g.plane_floats;
+      float* odd = planes + (rp * 2 + 1) * g.plane_floats;
+      for (int64_t y = 0; y < g.rows; ++y) {
+        const int64_t py = y * g.sh + rp - top;
+        if (py >= 0 && py < in_h)
+          split_columns(in + py * in_w, in_w, -left, g.cols, even + y * g.cols, odd + y * g.cols);
+      }
+    }
+    return;
+  }
+  // sw == 1: one column phase per row phase.
+  const int64_t x_lo = std::min(g.cols, left), x_hi = std::clamp<int64_t>(in_w + left, x_lo, g.cols);
+  for (int64_t rp = 0; rp < g.sh; ++rp) {
+    float* plane = planes + rp * g.plane_floats;
+    for (int64_t y = 0; y < g.rows; ++y) {
+      const int64_t py = y * g.sh + rp - top;
+      if (py >= 0 && py < in_h) copy_row(plane + y * g.cols + x_lo, in + py * in_w + x_lo - left, x_hi - x_lo);
+    }
+  }
+}
+
+void depthwise_channel_phases(const float* in, const float* wk, float bias, float* out, const Window& w,
+                              const Activation& act, float* scratch, bool init) {
+  const PhaseGeometry g = phase_geometry(w);
+  float* acc = scratch + g.sh * g.sw * g.plane_floats;
+  build_phases(in, w, g, scratch, init);
+  const int64_t kh_n = w.kernel[1], kw_n = w.kernel[2], oh_n = w.out[1], ow_n = w.out[2];
+  const float* srcs[kMaxVectorTaps];
+  const bool vector_act = has_avx2_form(act.kind);
+  for (int64_t r0 = 0; r0 < oh_n; r0 += g.chunk_rows) {
+    const int64_t nrows = std::min(g.chunk_rows, oh_n - r0);
+    for (int64_t kh = 0; kh < kh_n; ++kh)
+      for (int64_t kw = 0; kw < kw_n; ++kw) {
+        const int64_t a = kh * w.dilation[1], b = kw * w.dilation[2];
+        const float* plane = scratch + ((a % g.sh) * g.sw + b % g.sw) * g.plane_floats;
+        srcs[kh * kw_n + kw] = plane + (r0 + a / g.sh) * g.cols + b / g.sw;
+      }
+    taps_avx2(srcs, wk, static_cast<int>(kh_n * kw_n), bias, act, vector_act, acc, nrows * g.cols);
+    for (int64_t r = 0; r < nrows; ++r) {
+      float* orow = out + (r0 + r) * ow_n;
+      copy_row(orow, acc + r * g.cols, ow_n);
+      if (!vector_act) act.apply_inplace(orow, ow_n);
+    }
+  }
+}
+
 int64_t scratch_per_thread(const Window& w) {
   if (!planar(w)) return 0;
+  if (phase_path(w)) return phase_scratch_floats(w);
   return padded_width(w) * padded_rows(w) + 4096 + padded_width(w);
 }
 
@@ -198,11 +374,14 @@ void depthwise_conv_image(const float* in, const float* weights, const float* bi
     for (int64_t worker = w0; worker < w1; ++worker) {
       float* pad = scratch + worker * per_thread;
       float* acc = pad + padded_width(w) * padded_rows(w);
-      for (int64_t oc = out_channels * worker / workers; oc < out_channels * (worker + 1) / workers; ++oc) {
+      const int64_t first = out_channels * worker / workers;
+      for (int64_t oc = first; oc < out_channels * (worker + 1) / workers; ++oc) {
         const float* in_c = in + (oc / multiplier) * w.in_size();
         float* out_c = out + oc * w.out_size();
         const float b = bias ? bias[oc] : 0.0f;
-        if (planar(w))
+        if (phase_path(w))
+          depthwise_channel_phases(in_c, weights + oc * kvol, b, out_c, w, act, pad, oc == first);
+        else if (planar(w))
           depthwise_channel_padded(in_c, weights + oc * kvol, b, out_c, w, act, pad, acc);
         else
           depthwise_channel(in_c, weights + oc * kvol, b, out_c, w, act);

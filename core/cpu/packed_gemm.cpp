@@ -7,6 +7,9 @@
 
 #include <algorithm>
 
+#include "cpu/activation_avx2.h"
+#include "cpu/packed_gemm_avx2.h"
+
 namespace sparseinfer {
 
 namespace {
@@ -122,6 +125,14 @@ bool packed_gemm_supported() {
   return __builtin_cpu_supports("avx512f");
 }
 
+bool packed_conv_tile_supported() {
+  return __builtin_cpu_supports("avx512f") || cpu_has_avx2_fma();
+}
+
+static bool use_avx512() {
+  return __builtin_cpu_supports("avx512f");
+}
+
 void pack_weights(const float* w, int64_t groups, int64_t m, int64_t k, PackedWeights& out) {
   out.groups = groups;
   out.m = m;
@@ -215,6 +226,19 @@ __attribute__((target("avx512f"))) void build_strip(const float* in, const Windo
 
 void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0, int64_t p1,
                       float* out, const float* bias, const Activation& act) {
+  packed_conv_tile(w, group, in, win, p0, p1, out, bias, act, nullptr);
+}
+
+int64_t packed_conv_tile_block_floats() {
+  return use_avx512() ? 0 : kPackedAvx2BlockFloats;
+}
+
+void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0, int64_t p1,
+                      float* out, const float* bias, const Activation& act, float* block) {
+  if (!use_avx512()) {
+    packed_conv_tile_avx2(w, group, in, win, p0, p1, out, bias, act, block);
+    return;
+  }
   alignas(64) float strip[kDepth * kCols];
   const int64_t ldc = win.out_size();
   const bool pointwise = win.is_pointwise();
@@ -251,7 +275,9 @@ __attribute__((target("avx512f"))) void build_strip_pixels(const float* in, cons
                                                            const int32_t* oy, const int32_t* ox, int64_t nr,
                                                            float* strip) {
   const __mmask16 lanes[2] = {nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1),
-                              nr >= 32 ? __mmask16(0xFFFF) : nr > 16 ? __mmask16((1u << (nr - 16)) - 1) : __mmask16(0)};
+                              nr >= 32  ? __mmask16(0xFFFF)
+                              : nr > 16 ? __mmask16((1u << (nr - 16)) - 1)
+                                        : __mmask16(0)};
   const int32_t in_h = static_cast<int32_t>(w.in[1]), in_w = static_cast<int32_t>(w.in[2]);
   const int32_t plane = static_cast<int32_t>(w.in_size());
   __m512i y0[2], x0[2];
@@ -294,6 +320,10 @@ __attribute__((target("avx512f"))) void build_strip_pixels(const float* in, cons
 void packed_conv_pixels(const PackedWeights& w, int64_t group, const float* in, const Window& win,
                         const int32_t* pixels, int64_t n, int64_t pixel_base, float* out, const float* bias,
                         const Activation& act, float* accumulator) {
+  if (!use_avx512()) {
+    packed_conv_pixels_avx2(w, group, in, win, pixels, n, pixel_base, out, bias, act, accumulator);
+    return;
+  }
   alignas(64) float strip[kDepth * kCols];
   alignas(64) int32_t oy[kCols], ox[kCols];
   const int64_t ldc = win.out_size(), out_w = win.out[2];

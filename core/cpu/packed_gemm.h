@@ -25,8 +25,14 @@ struct PackedWeights {
   const float* panel(int64_t group, int64_t p) const { return data.data() + (group * panels() + p) * kPanelRows * k; }
 };
 
-// True when this CPU runs the packed kernel (AVX-512F).
+// True when this CPU runs every packed kernel at full speed (AVX-512F).
 bool packed_gemm_supported();
+
+// True when packed_conv_tile runs on this CPU (AVX-512F, or AVX2 + FMA): the
+// dense Conv packs its weights for it. On AVX2 the scattered-pixel kernel
+// (packed_conv_pixels) gathers its strips one value at a time, slower than
+// change mode's own path there, so change mode keeps to packed_gemm_supported.
+bool packed_conv_tile_supported();
 
 // Packs w, row-major [groups * m, k].
 void pack_weights(const float* w, int64_t groups, int64_t m, int64_t k, PackedWeights& out);
@@ -36,6 +42,15 @@ void pack_weights(const float* w, int64_t groups, int64_t m, int64_t k, PackedWe
 // input [channels, D, H, W] and out its output plane block [m, oD, oH, oW].
 void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0, int64_t p1,
                       float* out, const float* bias, const Activation& act);
+
+// Floats of working memory one packed_conv_tile call uses for its strips
+// (the AVX2 kernel's strip block; 0 where the strips live on the stack).
+int64_t packed_conv_tile_block_floats();
+
+// As above, with the strip block in `block` (packed_conv_tile_block_floats()
+// floats, or nullptr for a per-thread buffer of its own).
+void packed_conv_tile(const PackedWeights& w, int64_t group, const float* in, const Window& win, int64_t p0, int64_t p1,
+                      float* out, const float* bias, const Activation& act, float* block);
 
 // Arbitrary output pixels of one image and group (2-D windows): pixels[j] -
 // pixel_base are indices into the output plane, any order. Each group of 32 pixels is

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "cpu/activation_avx2.h"
 #include "cpu/cpu_ops.h"
 #include "ops/pool.h"
 #include "util/parallel.h"
@@ -12,6 +13,21 @@
 namespace sparseinfer {
 
 namespace {
+
+// o[j] = max of r0/r1[2j, 2j+1] for the leading multiple of 8 outputs; returns
+// how many it wrote. Rows meet in one max, then even and odd columns are
+// separated by shuffles (the compiler's stride-2 loop gathers one by one).
+__attribute__((target("avx2,fma"))) int64_t max2x2_row_avx2(const float* r0, const float* r1, float* o, int64_t n) {
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 a = _mm256_max_ps(_mm256_loadu_ps(r0 + 2 * j), _mm256_loadu_ps(r1 + 2 * j));
+    const __m256 b = _mm256_max_ps(_mm256_loadu_ps(r0 + 2 * j + 8), _mm256_loadu_ps(r1 + 2 * j + 8));
+    const __m256 m = _mm256_max_ps(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+    _mm256_storeu_ps(o + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), 0xD8)));
+  }
+  return j;
+}
 
 class PoolCpu : public PoolOp {
  public:
@@ -55,7 +71,8 @@ class PoolCpu : public PoolOp {
         const float* __restrict r0 = in + (od * w.in[1] + 2 * oh) * w.in[2];
         const float* __restrict r1 = r0 + w.in[2];
         float* __restrict o = out + (od * w.out[1] + oh) * w.out[2];
-        for (int64_t ow = 0; ow < w.out[2]; ++ow)
+        int64_t ow = cpu_has_avx2_fma() ? max2x2_row_avx2(r0, r1, o, w.out[2]) : 0;
+        for (; ow < w.out[2]; ++ow)
           o[ow] = std::max(std::max(r0[2 * ow], r0[2 * ow + 1]), std::max(r1[2 * ow], r1[2 * ow + 1]));
       }
   }

@@ -1,11 +1,14 @@
 // sparseinfer-bench: the in-process half of tests/bench/bench. Decodes a
 // video (or makes a synthetic one), runs each engine mode over the same
 // frames, and prints one JSON line per mode. The wrapper script adds the
-// PyTorch reference measured in the same run.
+// references (PyTorch, ONNX Runtime, OpenVINO) measured in the same run on
+// the frames written with --frames-out, and compares their outputs with the
+// dense outputs written with --outputs-out.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -21,6 +24,7 @@
 #include "tools/arg_parser.h"
 #include "tools/arg_values.h"
 #include "tools/json.h"
+#include "tools/layer_type.h"
 #include "tools/output_compare.h"
 #include "tools/policy_gate_options.h"
 #include "tools/video_frames.h"
@@ -38,9 +42,11 @@ struct Args {
   int threads = 0;
   Backend backend = Backend::Cpu;
   int warmup = 2;
-  std::string frames_out;  // .npy of the preprocessed frames, for the reference
-  std::string thresholds;  // change mode: calibrated thresholds file
-  float threshold = 0.0f;  // change mode: one threshold for every layer otherwise
+  std::string frames_out;   // .npy of the preprocessed frames, for the reference
+  std::string outputs_out;  // folder: dense outputs, out<k>.npy, frames along axis 0
+  bool profile = false;     // dense row: type_ms, time per layer type
+  std::string thresholds;   // change mode: calibrated thresholds file
+  float threshold = 0.0f;   // change mode: one threshold for every layer otherwise
   // Block mode: block side, and the change gate's threshold.
   int block_size = 32;
   float block_threshold = 0.0f;
@@ -56,15 +62,16 @@ const char* const kUsage =
     "usage: sparseinfer-bench --model M.onnx --size WxH [--video FILE|synthetic] [--frames N]\n"
     "                         [--modes dense,change] [--thresholds F.json | --threshold T]\n"
     "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n"
-    "                         [--start S] [--block-size B] [--block-threshold T]\n"
+    "                         [--outputs-out DIR] [--profile] [--start S] [--block-size B] [--block-threshold T]\n"
     "                         [--gate change|policy [--cost-target T] [--learning-rate L]\n"
     "                          [--update-interval N] [--policy-file F] [--no-train] [--policy-seed N]]\n";
 
 const std::vector<tools::OptionSpec> kBaseOptions = {
-    {"model", true},      {"video", true},           {"frames", true},    {"size", true},
-    {"modes", true},      {"threads", true},         {"backend", true},   {"warmup", true},
-    {"frames-out", true}, {"thresholds", true},      {"threshold", true}, {"start", true},
-    {"block-size", true}, {"block-threshold", true}, {"gate", true},
+    {"model", true},       {"video", true},           {"frames", true},    {"size", true},
+    {"modes", true},       {"threads", true},         {"backend", true},   {"warmup", true},
+    {"frames-out", true},  {"thresholds", true},      {"threshold", true}, {"start", true},
+    {"block-size", true},  {"block-threshold", true}, {"gate", true},      {"outputs-out", true},
+    {"profile", false},
 };
 
 std::vector<tools::OptionSpec> options() {
@@ -96,6 +103,8 @@ Args parse(const std::vector<std::string>& argv) {
   if (p.has("backend")) a.backend = tools::parse_backend(p.value("backend"), "--backend");
   if (p.has("warmup")) a.warmup = static_cast<int>(tools::parse_int(p.value("warmup"), "--warmup"));
   a.frames_out = p.value("frames-out");
+  a.outputs_out = p.value("outputs-out");
+  a.profile = p.has("profile");
   a.thresholds = p.value("thresholds");
   if (p.has("threshold")) a.threshold = tools::parse_float(p.value("threshold"), "--threshold");
   if (p.has("start")) a.start = static_cast<int>(tools::parse_int(p.value("start"), "--start", 0, 1 << 30));
@@ -114,10 +123,32 @@ Args parse(const std::vector<std::string>& argv) {
   return a;
 }
 
+// CPU time of every thread of this process: on a loaded machine it leaves
+// out the time the OS ran other processes, which wall-clock medians include.
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Frames' tensors of one output concatenated along axis 0, as the peers save theirs.
+void write_stacked(const std::string& path, const std::vector<Tensor>& per_frame) {
+  Shape s = per_frame[0].shape();
+  if (s.empty()) s = {1};
+  s[0] *= static_cast<int64_t>(per_frame.size());
+  Tensor stack(per_frame[0].dtype(), s);
+  auto* dst = static_cast<unsigned char*>(stack.raw());
+  for (const Tensor& t : per_frame) {
+    std::memcpy(dst, t.raw(), t.bytes());
+    dst += t.bytes();
+  }
+  write_npy(path, stack);
 }
 
 Mode parse_mode(const std::string& m) {
@@ -170,6 +201,8 @@ int main(int argc, char** argv) {
       opt.threads = args.threads;
       opt.input_shapes = {frames[0].shape()};
       opt.block_size = args.block_size;
+      // Timing every layer costs a clock read per layer: only the dense row is profiled.
+      opt.profile = args.profile && opt.mode == Mode::Dense;
       Engine engine(model, opt);
       std::shared_ptr<policy::PolicyBlockGate> gate;
       auto configure = [&](StreamState& st) {
@@ -197,13 +230,16 @@ int main(int argc, char** argv) {
         configure(*state);
       }
 
-      std::vector<double> ms;
+      std::vector<double> ms, cpu_ms, layer_ms_sum(engine.layers().size(), 0.0);
+      std::vector<std::vector<Tensor>> saved;  // per output, per frame
       StageTimes stages;
       policy::PolicyGateTimes policy_sum;
       double mac_exec = 0, mac_dense = 0, mse_sum = 0, agree_sum = 0, agree_min = 1, executed_sum = 0;
       bool has_agreement = false;
       for (size_t f = 0; f < frames.size(); ++f) {
+        const double cpu0 = process_cpu_ms();
         FrameResult r = engine.run(*state, {&frames[f]});
+        cpu_ms.push_back(process_cpu_ms() - cpu0);
         ms.push_back(r.times.total_ms);
         if (f > 0) {  // the first frame is dense in every mode: stages describe the steady state
           stages.detect_ms += r.times.detect_ms;
@@ -223,6 +259,11 @@ int main(int argc, char** argv) {
         mac_exec += static_cast<double>(r.macs_executed);
         executed_sum += r.executed_fraction;
         mac_dense += static_cast<double>(r.macs_dense);
+        for (size_t i = 0; i < r.layer_ms.size(); ++i) layer_ms_sum[i] += r.layer_ms[i];
+        if (opt.mode == Mode::Dense && !args.outputs_out.empty()) {
+          saved.resize(r.outputs.size());
+          for (size_t k = 0; k < r.outputs.size(); ++k) saved[k].push_back(*r.outputs[k]);
+        }
         if (opt.mode == Mode::Dense && dense_out.size() < frames.size()) dense_out.push_back(*r.outputs[0]);
         if (f < dense_out.size()) {
           tools::Comparison c = tools::compare_outputs(*r.outputs[0], dense_out[f]);
@@ -245,7 +286,7 @@ int main(int argc, char** argv) {
           ",\"threads\":" + std::to_string(engine.threads()) + ",\"width\":" + std::to_string(args.width) +
           ",\"height\":" + std::to_string(args.height) + ",\"video\":" + tools::json_string(args.video) +
           ",\"frames\":" + std::to_string(frames.size()) + ",\"ms_median\":" + num(med, 3) +
-          ",\"fps\":" + num(1000.0 / med, 3) +
+          ",\"fps\":" + num(1000.0 / med, 3) + ",\"cpu_ms_median\":" + num(median(cpu_ms), 3) +
           ",\"gmacs_dense\":" + num(static_cast<double>(engine.total_macs()) / 1e9, 4) +
           ",\"mac_fraction\":" + num(mac_dense > 0 ? mac_exec / mac_dense : 1.0, 6) +
           ",\"agreement\":" + (has_agreement ? num(agree_sum / n, 6) : "null") +
@@ -270,6 +311,11 @@ int main(int argc, char** argv) {
                 ",\"backward\":" + num(policy_sum.backward_ms / steady, 3) +
                 ",\"update\":" + num(policy_sum.update_ms / steady, 3) + "}";
       if (gate) tools::save_policy(args.parsed, *gate);
+      if (opt.profile)
+        line += ",\"type_ms\":" + tools::type_ms_json(tools::cost_by_type(tools::layer_types(model, engine), engine,
+                                                                          layer_ms_sum, static_cast<int>(n)));
+      for (size_t k = 0; k < saved.size(); ++k)
+        write_stacked(args.outputs_out + "/out" + std::to_string(k) + ".npy", saved[k]);
       std::printf("%s}\n", line.c_str());
       std::fflush(stdout);
     }

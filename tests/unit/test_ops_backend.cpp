@@ -134,9 +134,25 @@ TEST(CpuBackend, ConvMatchesReference) {
       {{2, 8, 15, 15}, 8, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 8, A::HardSwish},  // depthwise stride 2
       {{1, 4, 10, 10}, 8, {3, 3}, {}, {1, 1, 1, 1}, {}, 4},                    // depthwise multiplier 2
       {{1, 8, 9, 9}, 8, {5, 5}, {}, {4, 4, 4, 4}, {2, 2}, 8, A::Tanh},         // dilated depthwise
-      {{1, 16, 4, 4}, 8, {1, 1}, {}, {}, {}, 1, A::None, false},               // under one 32-pixel strip, no bias
-      {{1, 6, 40}, 8, {3}, {2}, {1, 1}},                                       // 1-D
-      {{1, 4, 6, 8, 8}, 6, {3, 3, 3}, {1, 2, 2}, {1, 1, 1, 1, 1, 1}, {}, 2},   // 3-D, grouped
+      // The AVX2 polyphase depthwise path: planes split over several accumulator
+      // blocks, odd sizes, uneven pads, mixed strides, 5x5, activations with and
+      // without a vector form.
+      {{1, 4, 70, 90}, 4, {3, 3}, {}, {1, 1, 1, 1}, {}, 4, A::Clip},
+      {{1, 4, 71, 93}, 4, {3, 3}, {2, 2}, {0, 1, 1, 0}, {}, 4, A::Relu},
+      {{1, 3, 33, 37}, 3, {5, 5}, {2, 2}, {2, 2, 2, 2}, {}, 3, A::HardSwish},
+      {{1, 3, 19, 21}, 3, {5, 5}, {1, 2}, {2, 1, 2, 3}, {}, 3, A::Sigmoid},
+      {{1, 5, 6, 7}, 5, {3, 3}, {2, 1}, {1, 1, 1, 1}, {}, 5, A::LeakyRelu},
+      {{1, 2, 3, 3}, 2, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 2, A::HardSigmoid, false},
+      // Packed implicit GEMM: strips over row ends, rows past a panel, several k blocks.
+      {{1, 13, 23, 29}, 21, {1, 1}, {}, {}, {}, 1, A::HardSwish},
+      {{1, 300, 9, 11}, 11, {1, 1}, {}, {}, {}, 1, A::Relu},
+      {{1, 7, 30, 41}, 5, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 1, A::Clip},
+      {{1, 6, 26, 50}, 18, {7, 7}, {}, {3, 3, 3, 3}, {}, 1, A::Relu},
+      {{1, 4, 20, 36}, 9, {3, 3}, {1, 3}, {1, 2, 1, 0}, {}, 1, A::Tanh},
+      {{1, 16, 4, 4}, 8, {1, 1}, {}, {}, {}, 1, A::None, false},              // under one 32-pixel strip, no bias
+      {{1, 24, 1, 1}, 12, {1, 1}, {}, {}, {}, 1, A::Relu},                    // squeeze-excite: one pixel
+      {{1, 6, 40}, 8, {3}, {2}, {1, 1}},                                      // 1-D
+      {{1, 4, 6, 8, 8}, 6, {3, 3, 3}, {1, 2, 2}, {1, 1, 1, 1, 1, 1}, {}, 2},  // 3-D, grouped
   };
   uint32_t seed = 100;
   for (const ConvCase& c : cases) check_conv("Conv", c, seed += 10);
@@ -170,6 +186,10 @@ TEST(CpuBackend, GemmMatchesReference) {
       {6, 4, 20, true, true, {6, 1}, 1.5f, 0.25f, ActivationKind::Sigmoid},
       {3, 3, 3, false, false, {1}, 1.0f, 0.0f, ActivationKind::Clip},
       {64, 128, 256, false, true, {128}, 1.0f, 1.0f, ActivationKind::HardSwish},  // large enough for BLAS threads
+      {1, 40, 96, false, true, {40}, 1.0f, 1.0f, ActivationKind::Relu},           // one row (a classifier): GEMV
+      {1, 24, 17, true, false, {}, 0.5f, 0.0f, ActivationKind::None},             // one row, A transposed
+      {9, 1, 33, false, false, {9, 1}, 1.0f, 0.5f, ActivationKind::None},         // one column: GEMV
+      {7, 1, 12, true, true, {}, 2.0f, 0.0f, ActivationKind::None},               // one column, both transposed
   };
   uint32_t seed = 500;
   for (const Case& c : cases) {
@@ -188,6 +208,37 @@ TEST(CpuBackend, GemmMatchesReference) {
                                  "Gemm " + std::to_string(c.m) + "x" + std::to_string(c.n) + "x" + std::to_string(c.k) +
                                      " transA " + std::to_string(c.trans_a) + " transB " + std::to_string(c.trans_b) +
                                      " C " + shape_str(c.c));
+  }
+}
+
+TEST(CpuBackend, ResizeMatchesReference) {
+  struct Case {
+    Shape x;
+    std::string coord;
+    std::vector<float> scales;   // empty: sizes
+    std::vector<int64_t> sizes;  // used when scales is empty
+  };
+  const Case cases[] = {
+      {{1, 3, 9, 12}, "half_pixel", {1, 1, 2, 2}, {}},          // the decoders' 2x upsampling
+      {{2, 4, 7, 5}, "half_pixel", {1, 1, 1.5f, 3.25f}, {}},    // fractional scales, batch 2
+      {{1, 2, 16, 20}, "half_pixel", {}, {1, 2, 5, 7}},         // downsampling by sizes
+      {{1, 2, 6, 8}, "align_corners", {}, {1, 2, 11, 17}},      // corners
+      {{1, 2, 6, 8}, "asymmetric", {1, 1, 2, 0.5f}, {}},        // up in H, down in W
+      {{1, 1, 5, 6}, "pytorch_half_pixel", {}, {1, 1, 1, 13}},  // one output row
+      {{1, 130, 3, 4}, "half_pixel", {1, 1, 4, 4}, {}},         // many planes, both threads
+  };
+  uint32_t seed = 700;
+  for (const Case& c : cases) {
+    Node node = make_node("Resize", 4);
+    node.attributes["mode"] = Attribute::of_string("linear");
+    node.attributes["coordinate_transformation_mode"] = Attribute::of_string(c.coord);
+    Tensor x = random_tensor(c.x, seed += 10);
+    Tensor roi(DType::Float32, {0});
+    Tensor scales(DType::Float32, {static_cast<int64_t>(c.scales.size())});
+    for (size_t i = 0; i < c.scales.size(); ++i) scales.f32()[i] = c.scales[i];
+    Tensor sizes(DType::Int64, {static_cast<int64_t>(c.sizes.size())});
+    for (size_t i = 0; i < c.sizes.size(); ++i) sizes.i64()[i] = c.sizes[i];
+    expect_cpu_matches_reference(node, {&x, &roi, &scales, &sizes}, "Resize linear " + c.coord + " " + shape_str(c.x));
   }
 }
 
@@ -219,6 +270,7 @@ TEST(CpuBackend, PoolsMatchReference) {
   const Case cases[] = {
       {"MaxPool", {2, 8, 16, 16}, {2, 2}, {2, 2}, {}, {}},  // the 2x2 stride-2 special case
       {"MaxPool", {1, 8, 17, 15}, {2, 2}, {2, 2}, {}, {}},  // odd size: last row/column dropped
+      {"MaxPool", {1, 3, 10, 39}, {2, 2}, {2, 2}, {}, {}},  // vector body and a scalar tail
       {"MaxPool", {1, 6, 15, 15}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, true},
       {"MaxPool", {1, 4, 12, 12}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {2, 2}},
       {"MaxPool", {2, 4, 10, 10}, {2, 2}, {2, 2}, {}, {}, false, false, true},  // with Indices
