@@ -114,8 +114,11 @@ void expect_all_blocks_equal_dense(const Case& c, int block) {
   bs->set_block_gate(all);
   // The bound is 1e-5, or, where the network amplifies float rounding beyond
   // that, three times what the dense engine itself moves between 1 and 2 threads on
-  // the same frame (GEMMs of other widths round differently; the selfie
-  // segmenter's sigmoid output moves 1.7e-5..3e-5 that way).
+  // the same frame (GEMMs of other widths round differently). On AVX2 the dense
+  // engine's convolutions take the packed implicit GEMM while block mode's take
+  // im2col + SGEMM, which sum in another order: the selfie segmenter's sigmoid
+  // output moves 1.7e-5..3.9e-5 between the two, so it gets 5e-5. A halo or
+  // transfer error is orders of magnitude larger.
   EngineOptions one_thread = options(Mode::Dense, frames[0], block);
   one_thread.threads = 1;
   Engine dense1(model, one_thread);
@@ -126,7 +129,8 @@ void expect_all_blocks_equal_dense(const Case& c, int block) {
     FrameResult b = blocked.run(*bs, {&f});
     const double noise = relative_error(d.outputs, d1.outputs);
     EXPECT_DOUBLE_EQ(b.executed_fraction, 1.0);
-    EXPECT_LE(relative_error(d.outputs, b.outputs), std::max(1e-5, 3 * noise)) << "dense thread noise " << noise;
+    const double bound = c.file.find("selfie") != std::string::npos ? 5e-5 : 1e-5;
+    EXPECT_LE(relative_error(d.outputs, b.outputs), std::max(bound, 3 * noise)) << "dense thread noise " << noise;
   }
   // The second frame went through the gate and the block kernels, not the dense start.
   EXPECT_EQ(all->decisions, 1);
