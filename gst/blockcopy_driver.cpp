@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <numeric>
 
 #include "element_support.h"
 #include "sparseinfer/error.h"
@@ -12,15 +14,37 @@ void BlockCopyDriver::open(const BlockCopySettings& settings) {
   close();
   settings_ = settings;
   model_ = std::make_unique<Model>(load_model(settings.model_path));
+  try {
+    description_ = load_model_description(*model_);
+  } catch (const Error& e) {
+    model_.reset();
+    throw DescriptionError(e.what());
+  }
+  preprocess_ = effective_preprocess(description_, settings.mean, settings.std, settings.rgb, settings.set);
+  labels_ = description_.labels.empty() ? class_labels(*model_) : description_.labels;
   model_name_ = base_name(settings.model_path);
 }
 
 void BlockCopyDriver::close() {
+  policy_.reset();
   state_.reset();
   engine_.reset();
   model_.reset();
+  description_ = ModelDescription{};
+  labels_.clear();
   outputs_.clear();
+  detections_.clear();
+  class_map_.reset();
   net_width_ = net_height_ = 0;
+}
+
+void BlockCopyDriver::save_policy() {
+  if (!policy_ || settings_.policy_file.empty()) return;
+  try {
+    policy_->trainer().save(settings_.policy_file);
+  } catch (const Error& e) {
+    throw PolicyFileError(e.what());
+  }
 }
 
 bool BlockCopyDriver::configure(int frame_width, int frame_height) {
@@ -43,6 +67,29 @@ bool BlockCopyDriver::configure(int frame_width, int frame_height) {
   engine_ = std::make_unique<Engine>(*model_, opt);
   state_ = engine_->new_stream();
   state_->set_all_thresholds(settings_.threshold);
+  policy_.reset();
+  if (settings_.gate == BlockGateKind::Policy) {
+    std::vector<std::string> output_names;
+    for (const TensorInfo& o : engine_->outputs()) output_names.push_back(o.name);
+    policy::PolicyGateOptions options;
+    options.settings.cost_target = float(settings_.cost_target);
+    options.settings.learning_rate = float(settings_.learning_rate);
+    options.settings.update_interval = settings_.update_interval;
+    options.settings.train = settings_.train;
+    options.threads = settings_.threads > 0 ? settings_.threads : 1;
+    // A camera keeps what it learned: start from the file when there is one.
+    if (!settings_.policy_file.empty() && std::ifstream(settings_.policy_file).good())
+      options.policy_file = settings_.policy_file;
+    policy::OutputReader reader = policy::description_output_reader(description_, output_names, w, h);
+    try {
+      policy_ = std::make_shared<policy::PolicyBlockGate>(std::move(reader), options);
+    } catch (const Error& e) {
+      engine_.reset();
+      state_.reset();
+      throw PolicyFileError(e.what());
+    }
+    state_->set_block_gate(policy_);
+  }
   net_width_ = w;
   net_height_ = h;
   return true;
@@ -53,24 +100,24 @@ void BlockCopyDriver::update(const BlockCopySettings& settings) {
   settings_.threshold = settings.threshold;
   settings_.emit_stats = settings.emit_stats;
   if (threshold_changed && state_) state_->set_all_thresholds(settings_.threshold);
+  // τ may move while playing: the trainer's cost reward aims at it from the next frame.
+  settings_.cost_target = settings.cost_target;
+  if (policy_) policy_->trainer().settings().cost_target = float(settings_.cost_target);
 }
 
 void BlockCopyDriver::reset() {
   if (state_) state_->reset();
   outputs_.clear();
+  detections_.clear();
+  class_map_.reset();
 }
 
 BlockCopyFrameStats BlockCopyDriver::infer(const FrameView& frame) {
   if (!engine_) throw Error("blockcopypolicy: the engine is not configured");
   auto t0 = std::chrono::steady_clock::now();
-  PreprocessOptions pre;
+  PreprocessOptions pre = preprocess_;
   pre.width = net_width_;
   pre.height = net_height_;
-  pre.rgb = settings_.rgb;
-  for (int c = 0; c < 3; ++c) {
-    pre.mean[c] = static_cast<float>(settings_.mean[c]);
-    pre.std[c] = static_cast<float>(settings_.std[c]);
-  }
   preprocess_frame(frame.pixels, frame.width, frame.height, frame.stride, frame.format, pre, input_);
   FrameResult r = engine_->run(*state_, {&input_});
   outputs_.clear();
@@ -80,6 +127,22 @@ BlockCopyFrameStats BlockCopyDriver::infer(const FrameView& frame) {
     std::memcpy(bytes->data(), t.raw(), t.bytes());
     outputs_.push_back({engine_->outputs()[i].name, t.shape(), std::move(bytes)});
   }
+  detections_.clear();
+  class_map_.reset();
+  if (description_.decoder != DecoderKind::None) {
+    std::vector<NamedOutput> named;
+    for (size_t i = 0; i < r.outputs.size() && i < engine_->outputs().size(); ++i)
+      named.push_back({engine_->outputs()[i].name, r.outputs[i]});
+    DecodeResult decoded = decode_outputs(description_, named, frame_geometry(frame.width, frame.height, pre));
+    detections_ = std::move(decoded.detections);
+    if (!decoded.class_map.empty()) {
+      class_map_ = class_map_bytes(decoded);
+      class_map_width_ = decoded.map_width;
+      class_map_height_ = decoded.map_height;
+    }
+  }
+  frame_width_ = frame.width;
+  frame_height_ = frame.height;
   grid_ = r.block_grid;
   BlockCopyFrameStats s;
   s.dense_frame = r.dense_frame;
@@ -94,6 +157,17 @@ BlockCopyFrameStats BlockCopyDriver::infer(const FrameView& frame) {
   s.grid_cols = static_cast<int>(r.grid_cols);
   s.grid_rows = static_cast<int>(r.grid_rows);
   s.block_size = static_cast<int>(r.block_size);
+  if (policy_) {
+    const policy::PolicyGateTimes& t = policy_->last_times();
+    const policy::ReinforceTrainer& trainer = policy_->trainer();
+    const std::vector<float>& ig = policy_->last_information_gain();
+    s.policy = true;
+    s.policy_ms = t.forward_ms + t.information_gain_ms + t.backward_ms + t.update_ms;
+    s.information_gain = ig.empty() ? 0.0 : std::accumulate(ig.begin(), ig.end(), 0.0) / double(ig.size());
+    s.reward = trainer.last_stats().mean_reward;
+    s.cost = trainer.last_stats().cost;
+    s.running_cost = trainer.running_cost();
+  }
   return s;
 }
 

@@ -1,7 +1,9 @@
-// The machinery behind blockcopypolicy, free of GObject: loads a model,
-// compiles a block-mode engine (BlockCopy §3.1) for the frame size, keeps one
-// stream's state and gate, and runs frames through preprocessing and the
-// engine. The element glue owns one and calls it from its streaming thread.
+// The machinery behind blockcopypolicy, free of GObject: loads a model and its
+// description (MODEL.onnx.json or metadata_props), compiles a block-mode
+// engine (BlockCopy §3.1) for the frame size, keeps one stream's state and
+// gate (the change gate, or the learned policy of §3.2-3.5), and runs frames
+// through preprocessing, the engine and the description's decoder. The
+// element glue owns one and calls it from its streaming thread.
 #pragma once
 
 #include <array>
@@ -10,15 +12,20 @@
 #include <string>
 #include <vector>
 
+#include "element_support.h"
 #include "frame_view.h"
+#include "policy/policy_block_gate.h"
+#include "sparseinfer/decode.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/model.h"
+#include "sparseinfer/model_description.h"
 #include "sparseinfer/preprocess.h"
 
 namespace sparseinfer::gst {
 
-// Who picks the blocks. The learned policy (BlockCopy §3.2-3.5) is not built yet.
-enum class BlockGateKind { Change };
+// Who picks the blocks: the change gate, or the learned policy (BlockCopy
+// §3.2-3.5, trained online on the information gain of the decoded output).
+enum class BlockGateKind { Change, Policy };
 
 struct BlockCopySettings {
   std::string model_path;
@@ -29,9 +36,17 @@ struct BlockCopySettings {
   bool rgb = true;
   std::array<double, 3> mean{0.0, 0.0, 0.0};  // on values in [0, 1]
   std::array<double, 3> std{1.0, 1.0, 1.0};
+  ExplicitProperties set;  // mean and std override the model description when set
   int block_size = 32;
   BlockGateKind gate = BlockGateKind::Change;
   float threshold = 0.1f;  // change gate: max |frame - executed frame| over a block
+  // Policy gate (ReinforceSettings): τ, RMSprop rate, frames per update,
+  // whether to train, and the file it starts from and is saved to.
+  double cost_target = 0.3;
+  double learning_rate = 1e-4;
+  int update_interval = 4;
+  bool train = true;
+  std::string policy_file;
   bool emit_stats = false;
 };
 
@@ -46,6 +61,13 @@ struct BlockCopyFrameStats {
   // The executed grid A_t, row-major; valid until the next frame.
   const uint8_t* grid = nullptr;
   int grid_cols = 0, grid_rows = 0, block_size = 0;
+  // Policy gate only: its last frame's figures.
+  bool policy = false;
+  double policy_ms = 0;         // forward + information gain + backward + update
+  double information_gain = 0;  // mean IG over the blocks (0 before the second frame)
+  double reward = 0;            // mean reward of the last update
+  double cost = 0;              // C_t: the executed fraction the trainer saw
+  double running_cost = 0;      // M_t
 };
 
 // One output tensor of the last frame.
@@ -57,26 +79,47 @@ struct BlockCopyTensor {
 
 class BlockCopyDriver {
  public:
-  // Loads the model; throws ModelError / Error.
+  // Loads the model and its description; throws ModelError / Error
+  // (DescriptionError for a description that cannot be read).
   void open(const BlockCopySettings& settings);
   void close();
   // Compiles the engine for frames of this size unless the current one fits;
-  // returns true when it was (re)built. Throws Error.
+  // returns true when it was (re)built. With the policy gate, a new engine
+  // gets a new gate, started from the policy file when it exists. Throws
+  // Error; a policy file that cannot be loaded throws PolicyFileError.
   bool configure(int frame_width, int frame_height);
-  // Settings that may change while playing (the threshold).
+  // Writes the policy gate to the policy file (when both exist); throws
+  // PolicyFileError. close() does not save: the element calls this first.
+  void save_policy();
+  // Settings that may change while playing (the threshold, the cost target).
   void update(const BlockCopySettings& settings);
   // New stream, flush, caps change: the next frame executes every block.
   void reset();
-  // Runs one frame; throws Error.
+  // Runs one frame and decodes it; throws Error.
   BlockCopyFrameStats infer(const FrameView& frame);
 
   const std::vector<BlockCopyTensor>& outputs() const { return outputs_; }
+  const ModelDescription& description() const { return description_; }
+  // The description's decoder's results on the last frame: detections in
+  // frame pixels, and a segmentation's 8-bit class map over the frame.
+  const std::vector<Detection>& detections() const { return detections_; }
+  const std::shared_ptr<const std::vector<uint8_t>>& class_map() const { return class_map_; }
+  int class_map_width() const { return class_map_width_; }
+  int class_map_height() const { return class_map_height_; }
+  // The description's class names, else the model's (sparseinfer::class_labels).
+  const std::vector<std::string>& labels() const { return labels_; }
+  int frame_width() const { return frame_width_; }
+  int frame_height() const { return frame_height_; }
   const std::string& model_name() const { return model_name_; }
   int network_width() const { return net_width_; }
   int network_height() const { return net_height_; }
 
  private:
   BlockCopySettings settings_;
+  ModelDescription description_;
+  PreprocessOptions preprocess_;  // sizes set per frame
+  std::vector<std::string> labels_;
+  std::shared_ptr<policy::PolicyBlockGate> policy_;
   std::string model_name_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Engine> engine_;
@@ -85,6 +128,16 @@ class BlockCopyDriver {
   int net_width_ = 0, net_height_ = 0;
   std::vector<BlockCopyTensor> outputs_;
   std::vector<uint8_t> grid_;
+  std::vector<Detection> detections_;
+  std::shared_ptr<const std::vector<uint8_t>> class_map_;
+  int class_map_width_ = 0, class_map_height_ = 0;
+  int frame_width_ = 0, frame_height_ = 0;
+};
+
+// The policy file could not be read or written; the message names the file.
+class PolicyFileError : public Error {
+ public:
+  using Error::Error;
 };
 
 }  // namespace sparseinfer::gst

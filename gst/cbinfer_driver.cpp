@@ -38,17 +38,7 @@ std::string values_str(const std::array<double, 3>& values, unsigned count) {
 }  // namespace
 
 PreprocessOptions effective_preprocess(const ModelDescription& description, const CbinferSettings& settings) {
-  PreprocessOptions pre = description.present ? preprocess_options(description, 0, 0) : PreprocessOptions{};
-  const bool mean = !description.present || settings.set.mean, std = !description.present || settings.set.std;
-  // The properties speak of pixel values in [0, 1]; a description's own scale
-  // is folded into its mean and std before one of them is replaced.
-  if (mean || std) to_unit_scale(pre);
-  for (size_t c = 0; c < 3; ++c) {
-    if (mean) pre.mean[c] = float(settings.mean[c]);
-    if (std) pre.std[c] = float(settings.std[c]);
-  }
-  if (!description.present || settings.set.channel_order) pre.rgb = settings.rgb;
-  return pre;
+  return effective_preprocess(description, settings.mean, settings.std, settings.rgb, settings.set);
 }
 
 DetectionParams effective_detection(const ModelDescription& description, const CbinferSettings& settings) {
@@ -426,8 +416,7 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   held_class_map_.reset();
   if (decoder_ != DecoderKind::None) {
     std::vector<NamedOutput> named;
-    for (size_t i = 0; i < result.outputs.size() && i < outs.size(); ++i)
-      named.push_back({outs[i], result.outputs[i]});
+    for (size_t i = 0; i < result.outputs.size() && i < outs.size(); ++i) named.push_back({outs[i], result.outputs[i]});
     DecodeResult decoded = decode_outputs(decode_with_, named, frame_geometry(frame.width, frame.height, pre));
     detections = std::move(decoded.detections);
     if (!decoded.class_map.empty()) hold_class_map(decoded);
@@ -493,14 +482,7 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
 }
 
 void CbinferDriver::hold_class_map(const DecodeResult& decoded) {
-  auto map = std::make_shared<std::vector<uint8_t>>(decoded.class_map.size());
-  for (size_t i = 0; i < map->size(); ++i) {
-    const int32_t id = decoded.class_map[i];
-    if (id < 0 || id > 255)
-      throw Error("segmentation class id " + std::to_string(id) + " does not fit the 8-bit class map (0..255)");
-    (*map)[i] = uint8_t(id);
-  }
-  held_class_map_ = std::move(map);
+  held_class_map_ = class_map_bytes(decoded);
   class_map_width_ = decoded.map_width;
   class_map_height_ = decoded.map_height;
 }

@@ -18,8 +18,8 @@
 #include "element_support.h"
 #include "frame_view.h"
 #include "gstsparseinfertensormeta.h"
-#include "sparseinfer/decode.h"
 #include "shared_engine.h"
+#include "sparseinfer/decode.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
@@ -33,13 +33,6 @@ namespace sparseinfer::gst {
 // The detection decoder lives in the core (sparseinfer/decode.h).
 using sparseinfer::Detection;
 using sparseinfer::DetectionParams;
-
-// The properties that override the model description when they were set
-// (a property left at its default yields to the description).
-struct ExplicitProperties {
-  bool mean = false, std = false, channel_order = false;
-  bool score_threshold = false, nms_threshold = false, max_detections = false;
-};
 
 // Everything cbinferconv's properties set; the element keeps one under its
 // object lock and hands the driver a copy.

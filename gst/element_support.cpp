@@ -1,6 +1,9 @@
 #include "element_support.h"
 
+#include <gst/video/gstvideometa.h>
+
 #include <algorithm>
+#include <cmath>
 #include <exception>
 
 #include "sparseinfer/error.h"
@@ -174,6 +177,71 @@ void add_latency(GstElement *element, GstQuery *query, const GstClockTime *ours)
   if (GST_CLOCK_TIME_IS_VALID(max)) max += latency;
   GST_DEBUG_OBJECT(element, "latency: adding %" GST_TIME_FORMAT, GST_TIME_ARGS(latency));
   gst_query_set_latency(query, live, min, max);
+}
+
+PreprocessOptions effective_preprocess(const ModelDescription &description, const std::array<double, 3> &mean,
+                                       const std::array<double, 3> &std, bool rgb, const ExplicitProperties &set) {
+  PreprocessOptions pre = description.present ? preprocess_options(description, 0, 0) : PreprocessOptions{};
+  const bool use_mean = !description.present || set.mean, use_std = !description.present || set.std;
+  // The properties speak of pixel values in [0, 1]; a description's own scale
+  // is folded into its mean and std before one of them is replaced.
+  if (use_mean || use_std) to_unit_scale(pre);
+  for (size_t c = 0; c < 3; ++c) {
+    if (use_mean) pre.mean[c] = float(mean[c]);
+    if (use_std) pre.std[c] = float(std[c]);
+  }
+  if (!description.present || set.channel_order) pre.rgb = rgb;
+  return pre;
+}
+
+std::shared_ptr<const std::vector<uint8_t>> class_map_bytes(const DecodeResult &decoded) {
+  auto map = std::make_shared<std::vector<uint8_t>>(decoded.class_map.size());
+  for (size_t i = 0; i < map->size(); ++i) {
+    const int32_t id = decoded.class_map[i];
+    if (id < 0 || id > 255)
+      throw Error("segmentation class id " + std::to_string(id) + " does not fit the 8-bit class map (0..255)");
+    (*map)[i] = uint8_t(id);
+  }
+  return map;
+}
+
+// ROIs are named after the model's class names when it has them, else
+// "class-N", with a "detection" parameter as DL Streamer writes it
+// (label_id, confidence, the box normalized to the frame).
+void attach_detections(GstBuffer *buf, const std::vector<Detection> &detections, const std::vector<std::string> &labels,
+                       int frame_width, int frame_height) {
+  const float fw = float(std::max(1, frame_width)), fh = float(std::max(1, frame_height));
+  for (const Detection &d : detections) {
+    // Rounded outwards and clipped to the frame (an SSD box may reach past its border).
+    const guint x = guint(std::clamp(std::floor(d.x1), 0.0f, fw));
+    const guint y = guint(std::clamp(std::floor(d.y1), 0.0f, fh));
+    const guint w = guint(std::max(0.0f, std::min(std::ceil(d.x2), fw) - float(x)));
+    const guint h = guint(std::max(0.0f, std::min(std::ceil(d.y2), fh) - float(y)));
+    if (w == 0 || h == 0) continue;  // the decoder drops degenerate boxes; this guards the rounding
+    gchar *label = d.label >= 0 && size_t(d.label) < labels.size() && !labels[size_t(d.label)].empty()
+                       ? g_strdup(labels[size_t(d.label)].c_str())
+                       : g_strdup_printf("class-%d", d.label);
+    GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(buf, label, x, y, w, h);
+    // "label-id" is the name earlier releases used; "label_id" is DL Streamer's.
+    gst_video_region_of_interest_meta_add_param(
+        roi, gst_structure_new("detection", "label_id", G_TYPE_INT, d.label, "label-id", G_TYPE_INT, d.label, "label",
+                               G_TYPE_STRING, label, "confidence", G_TYPE_DOUBLE, double(d.score), "x_min",
+                               G_TYPE_DOUBLE, double(std::clamp(d.x1 / fw, 0.0f, 1.0f)), "y_min", G_TYPE_DOUBLE,
+                               double(std::clamp(d.y1 / fh, 0.0f, 1.0f)), "x_max", G_TYPE_DOUBLE,
+                               double(std::clamp(d.x2 / fw, 0.0f, 1.0f)), "y_max", G_TYPE_DOUBLE,
+                               double(std::clamp(d.y2 / fh, 0.0f, 1.0f)), nullptr));
+    g_free(label);
+  }
+}
+
+// The decoded boxes as a tensor: [N, 6] of x1, y1, x2, y2 (frame pixels), confidence, class id.
+void add_detections_tensor(GstSparseinferTensorMeta *meta, const std::vector<Detection> &detections) {
+  std::vector<float> rows;
+  rows.reserve(detections.size() * 6);
+  for (const Detection &d : detections) rows.insert(rows.end(), {d.x1, d.y1, d.x2, d.y2, d.score, float(d.label)});
+  const gint64 dims[2] = {gint64(detections.size()), 6};
+  gst_sparseinfer_tensor_meta_add_tensor(meta, "detections", GST_SPARSEINFER_DTYPE_FLOAT32, 2, dims, rows.data(),
+                                         rows.size() * sizeof(float));
 }
 
 }  // namespace sparseinfer::gst

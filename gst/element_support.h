@@ -8,11 +8,16 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <array>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "sparseinfer-meta.h"
+#include "sparseinfer/decode.h"
 #include "sparseinfer/error.h"
+#include "sparseinfer/model_description.h"
 #include "sparseinfer/preprocess.h"
 
 namespace sparseinfer::gst {
@@ -50,6 +55,32 @@ PixelFormat pixel_format(GstVideoFormat format);
 // (x * scale - m) / s equals (x / 255 - m / (255 scale)) / (s / (255 scale)).
 // A zero scale is left alone.
 void to_unit_scale(PreprocessOptions &pre);
+
+// The properties that override the model description when they were set
+// (a property left at its default yields to the description).
+struct ExplicitProperties {
+  bool mean = false, std = false, channel_order = false;
+  bool score_threshold = false, nms_threshold = false, max_detections = false;
+};
+
+// The preprocessing a frame gets: the description's (its scale folded into
+// mean and std on [0, 1] pixel values) with the mean, std and channel-order
+// properties that were `set` on top, or the properties alone without a description.
+PreprocessOptions effective_preprocess(const ModelDescription &description, const std::array<double, 3> &mean,
+                                       const std::array<double, 3> &std, bool rgb, const ExplicitProperties &set);
+
+// A decoded segmentation's class ids as the 8-bit "class_map" tensor; throws
+// Error for an id outside 0..255.
+std::shared_ptr<const std::vector<uint8_t>> class_map_bytes(const DecodeResult &decoded);
+
+// Detections (frame pixels) as GstVideoRegionOfInterestMeta on `buf`, named
+// after `labels` (else "class-N"), each with a DL Streamer "detection" parameter.
+void attach_detections(GstBuffer *buf, const std::vector<Detection> &detections, const std::vector<std::string> &labels,
+                       int frame_width, int frame_height);
+
+// The decoded boxes as the tensor "detections" on `meta`: [N, 6] of x1, y1,
+// x2, y2 (frame pixels), confidence, class id.
+void add_detections_tensor(GstSparseinferTensorMeta *meta, const std::vector<Detection> &detections);
 
 // Puts the model's class names (sparseinfer::class_labels) on `meta`; none when empty.
 void set_meta_labels(GstSparseinferTensorMeta *meta, const std::vector<std::string> &labels);

@@ -10,19 +10,37 @@
  * keep the features of their last execution. The first frame of a stream
  * executes every block.
  *
+ * The model's description (MODEL.onnx.json beside it, or its metadata_props)
+ * gives the preprocessing and the decoder, as for cbinferconv; the mean and
+ * std properties override the description's when they are set. Without a
+ * description, the properties alone apply.
+ *
  * The gate "change" executes a block when its pixels moved: the largest
  * difference over the block between the frame and the input the block was
  * last executed on exceeds "threshold" (on the normalized input scale). The
  * last executed input only changes where blocks execute, so slow drifts add
- * up until they fire. The learned policy of BlockCopy §3.2-3.5 is not part of
- * this element yet.
+ * up until they fire.
+ *
+ * The gate "policy" is BlockCopy's learned policy (§3.2-3.5): a small network
+ * on S_t (the frame, the frame state the blocks last ran on, the previous
+ * decoded output and the previous decisions, §3.3) picks the blocks, and is trained online (REINFORCE, RMSprop) with
+ * the information gain of the new output over the previous one as reward and a cost reward that steers the executed
+ * fraction towards "cost-target" (τ, which may move while playing). "learning-rate", "update-interval" and "train" set
+ * the training; with "policy-file", the policy starts from that file when it exists and is written there at stop, so a
+ * camera keeps what it learned. It needs a model description with a detection or segmentation decoder.
  *
  * Results ride on the buffer as #GstSparseinferTensorMeta (the output
- * tensors) and #GstSparseinferStreamMeta, whose mask is the executed grid
+ * tensors; a detector's decoded boxes as the tensor "detections" [N, 6] of
+ * x1, y1, x2, y2 in frame pixels, confidence and class id; a segmentation's
+ * class map as "class_map" [1, h, w]), as #GstVideoRegionOfInterestMeta (one
+ * per detection, named after its class, with a "detection" parameter), and
+ * as #GstSparseinferStreamMeta, whose mask is the executed grid
  * (one value per block, 1 = executed): sparseinferoverlay change-mask=true
  * draws it. With emit-stats, each frame posts an element message
  * "sparseinfer-block-stats" with executed-fraction, mac-fraction, gate-ms,
- * process-ms and dense-frame.
+ * process-ms and dense-frame; with gate=policy also policy-ms (forward,
+ * information gain, backward and update), information-gain (mean over the
+ * blocks), reward (the last update's mean), cost and running-cost.
  *
  * The stream state is reset, and the next frame executes every block, on a
  * new stream-id, a FLUSH_STOP and new caps.
@@ -36,11 +54,20 @@
  *     sparseinferoverlay change-mask=true ! videoconvert ! autovideosink
  * ]| Runs the SSDLite pedestrian detector on the executed 32-pixel blocks of a surveillance clip and draws
  * the executed grid.
+ * |[
+ * gst-launch-1.0 -m filesrc location=/usr/share/doc/opencv-doc/examples/data/vtest.avi ! decodebin ! \
+ *     videoconvert ! video/x-raw,format=RGB ! \
+ *     blockcopypolicy model=ssdlite_mbv2_pedestrian_300.onnx block-size=32 gate=policy cost-target=0.3 \
+ *       policy-file=pedestrian.policy emit-stats=true ! \
+ *     sparseinferoverlay ! videoconvert ! autovideosink
+ * ]| Lets the learned policy pick the blocks, aiming at 30% of them, trains it online, draws the pedestrians
+ * it finds, and keeps the policy in pedestrian.policy for the next run.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <gst/video/gstvideometa.h>
 #include <gst/video/video.h>
 
 #include <memory>
@@ -70,6 +97,11 @@ namespace sg = sparseinfer::gst;
 #define DEFAULT_INPUT_SIZE 0
 #define MAX_INPUT_SIZE 16384
 #define DEFAULT_EMIT_STATS FALSE
+#define DEFAULT_COST_TARGET 0.3
+#define DEFAULT_LEARNING_RATE 1e-4
+#define DEFAULT_UPDATE_INTERVAL 4
+#define MAX_UPDATE_INTERVAL 1000000
+#define DEFAULT_TRAIN TRUE
 static const gdouble DEFAULT_MEAN[3] = {0.0, 0.0, 0.0};  // on values in [0, 1]
 static const gdouble DEFAULT_STD[3] = {1.0, 1.0, 1.0};
 
@@ -85,6 +117,11 @@ enum {
   PROP_MEAN,
   PROP_STD,
   PROP_EMIT_STATS,
+  PROP_COST_TARGET,
+  PROP_LEARNING_RATE,
+  PROP_UPDATE_INTERVAL,
+  PROP_TRAIN,
+  PROP_POLICY_FILE,
 };
 
 struct _GstBlockCopyPolicy {
@@ -105,6 +142,10 @@ static GType gst_block_copy_policy_gate_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
       {GST_BLOCK_COPY_POLICY_GATE_CHANGE, "Execute the blocks whose input changed beyond the threshold", "change"},
+      {GST_BLOCK_COPY_POLICY_GATE_POLICY,
+       "The learned policy (BlockCopy 3.2-3.5), trained online on the information gain of the decoded output; "
+       "needs a model description with a decoder",
+       "policy"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstBlockCopyPolicyGate", values));
@@ -176,8 +217,32 @@ static void gst_block_copy_policy_class_init(GstBlockCopyPolicyClass *klass) {
       gobject_class, PROP_EMIT_STATS,
       g_param_spec_boolean("emit-stats", "Emit statistics",
                            "Post an element message \"sparseinfer-block-stats\" per frame: executed-fraction, "
-                           "mac-fraction, gate-ms, process-ms, dense-frame",
+                           "mac-fraction, gate-ms, process-ms, dense-frame; with gate=policy also policy-ms, "
+                           "information-gain, reward, cost and running-cost",
                            DEFAULT_EMIT_STATS, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_COST_TARGET,
+      g_param_spec_double("cost-target", "Cost target",
+                          "Policy gate: target fraction of executed blocks (tau, BlockCopy eq. 12); a change while "
+                          "playing applies from the next frame",
+                          0.0, 1.0, DEFAULT_COST_TARGET, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_LEARNING_RATE,
+      g_param_spec_double("learning-rate", "Learning rate", "Policy gate: RMSprop learning rate of the online training",
+                          0.0, 1.0, DEFAULT_LEARNING_RATE, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_UPDATE_INTERVAL,
+      g_param_spec_int("update-interval", "Update interval", "Policy gate: a weight update every this many frames", 1,
+                       MAX_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TRAIN,
+      g_param_spec_boolean("train", "Train", "Policy gate: train the policy online (false: decide only)", DEFAULT_TRAIN,
+                           ready));
+  g_object_class_install_property(
+      gobject_class, PROP_POLICY_FILE,
+      g_param_spec_string("policy-file", "Policy file",
+                          "Policy gate: start from this file when it exists, and write the policy to it at stop",
+                          nullptr, ready));
 
   gst_element_class_set_static_metadata(element_class, "Block-sparse CNN inference", "Filter/Analyzer/Video",
                                         "Runs an ONNX network on the changed blocks of video frames, copying the "
@@ -205,6 +270,10 @@ static void gst_block_copy_policy_init(GstBlockCopyPolicy *self) {
     s->std[c] = DEFAULT_STD[c];
   }
   s->emit_stats = DEFAULT_EMIT_STATS;
+  s->cost_target = DEFAULT_COST_TARGET;
+  s->learning_rate = DEFAULT_LEARNING_RATE;
+  s->update_interval = DEFAULT_UPDATE_INTERVAL;
+  s->train = DEFAULT_TRAIN;
   self->driver = new sg::BlockCopyDriver();
 }
 
@@ -249,7 +318,8 @@ static void gst_block_copy_policy_set_property(GObject *object, guint prop_id, c
       s.block_size = g_value_get_int(value);
       break;
     case PROP_GATE:
-      s.gate = sg::BlockGateKind::Change;
+      s.gate = g_value_get_enum(value) == GST_BLOCK_COPY_POLICY_GATE_POLICY ? sg::BlockGateKind::Policy
+                                                                            : sg::BlockGateKind::Change;
       break;
     case PROP_THRESHOLD:
       s.threshold = g_value_get_float(value);
@@ -265,12 +335,29 @@ static void gst_block_copy_policy_set_property(GObject *object, guint prop_id, c
       break;
     case PROP_MEAN:
       set_value_array(value, s.mean);
+      s.set.mean = true;
       break;
     case PROP_STD:
       set_value_array(value, s.std);
+      s.set.std = true;
       break;
     case PROP_EMIT_STATS:
       s.emit_stats = g_value_get_boolean(value);
+      break;
+    case PROP_COST_TARGET:
+      s.cost_target = g_value_get_double(value);
+      break;
+    case PROP_LEARNING_RATE:
+      s.learning_rate = g_value_get_double(value);
+      break;
+    case PROP_UPDATE_INTERVAL:
+      s.update_interval = g_value_get_int(value);
+      break;
+    case PROP_TRAIN:
+      s.train = g_value_get_boolean(value);
+      break;
+    case PROP_POLICY_FILE:
+      s.policy_file = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -291,7 +378,8 @@ static void gst_block_copy_policy_get_property(GObject *object, guint prop_id, G
       g_value_set_int(value, s.block_size);
       break;
     case PROP_GATE:
-      g_value_set_enum(value, GST_BLOCK_COPY_POLICY_GATE_CHANGE);
+      g_value_set_enum(value, s.gate == sg::BlockGateKind::Policy ? GST_BLOCK_COPY_POLICY_GATE_POLICY
+                                                                  : GST_BLOCK_COPY_POLICY_GATE_CHANGE);
       break;
     case PROP_THRESHOLD:
       g_value_set_float(value, s.threshold);
@@ -314,6 +402,21 @@ static void gst_block_copy_policy_get_property(GObject *object, guint prop_id, G
     case PROP_EMIT_STATS:
       g_value_set_boolean(value, s.emit_stats);
       break;
+    case PROP_COST_TARGET:
+      g_value_set_double(value, s.cost_target);
+      break;
+    case PROP_LEARNING_RATE:
+      g_value_set_double(value, s.learning_rate);
+      break;
+    case PROP_UPDATE_INTERVAL:
+      g_value_set_int(value, s.update_interval);
+      break;
+    case PROP_TRAIN:
+      g_value_set_boolean(value, s.train);
+      break;
+    case PROP_POLICY_FILE:
+      g_value_set_string(value, s.policy_file.empty() ? nullptr : s.policy_file.c_str());
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -335,17 +438,55 @@ static gboolean gst_block_copy_policy_open(GstSparseinferElement *element) {
       GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid property 'std': a value is 0."), (nullptr));
       return FALSE;
     }
-  self->driver->open(settings);
+  try {
+    self->driver->open(settings);
+  } catch (const sg::DescriptionError &e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid model description of \"%s\": %s", name.c_str(), e.what()),
+                      ("%s", e.what()));
+    return FALSE;
+  }
+  const si::ModelDescription &description = self->driver->description();
+  if (settings.gate == sg::BlockGateKind::Policy &&
+      (description.decoder == si::DecoderKind::None || description.decoder == si::DecoderKind::Classification)) {
+    // The policy's reward is the information gain of the decoded output (§3.4).
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                      ("Invalid property 'gate': gate=policy needs a model description with a detection or "
+                       "segmentation decoder, and \"%s\" has %s.",
+                       name.c_str(), description.present ? "a classification decoder or none" : "no description"),
+                      (nullptr));
+    return FALSE;
+  }
   return TRUE;
 }
 
 static void gst_block_copy_policy_close(GstSparseinferElement *element) {
-  GST_BLOCK_COPY_POLICY(element)->driver->close();
+  GstBlockCopyPolicy *self = GST_BLOCK_COPY_POLICY(element);
+  GST_OBJECT_LOCK(self);
+  const std::string file = self->settings.policy_file;
+  GST_OBJECT_UNLOCK(self);
+  try {
+    self->driver->save_policy();
+  } catch (const sg::PolicyFileError &e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                      ("Cannot write property 'policy-file' (\"%s\"): %s", file.c_str(), e.what()), ("%s", e.what()));
+  }
+  self->driver->close();
 }
 
 static gboolean gst_block_copy_policy_configure(GstSparseinferElement *element, const GstVideoInfo *info) {
   GstBlockCopyPolicy *self = GST_BLOCK_COPY_POLICY(element);
-  if (self->driver->configure(GST_VIDEO_INFO_WIDTH(info), GST_VIDEO_INFO_HEIGHT(info)))
+  bool rebuilt = false;
+  try {
+    rebuilt = self->driver->configure(GST_VIDEO_INFO_WIDTH(info), GST_VIDEO_INFO_HEIGHT(info));
+  } catch (const sg::PolicyFileError &e) {
+    GST_OBJECT_LOCK(self);
+    const std::string file = self->settings.policy_file;
+    GST_OBJECT_UNLOCK(self);
+    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Cannot read property 'policy-file' (\"%s\"): %s", file.c_str(), e.what()),
+                      ("%s", e.what()));
+    return FALSE;
+  }
+  if (rebuilt)
     GST_INFO_OBJECT(self, "block engine compiled for %dx%d network input", self->driver->network_width(),
                     self->driver->network_height());
   return TRUE;
@@ -376,8 +517,14 @@ static GstFlowReturn gst_block_copy_policy_process(GstSparseinferElement *elemen
   gst_sparseinfer_element_add_processing_time(
       element, frame.dense_frame ? GST_SPARSEINFER_FRAME_FULL : GST_SPARSEINFER_FRAME_INCREMENTAL, frame.process_ms);
 
-  GstSparseinferTensorMeta *meta =
-      gst_buffer_add_sparseinfer_tensor_meta(buf, driver.model_name().c_str(), GST_SPARSEINFER_TASK_UNKNOWN);
+  const si::DecoderKind decoder = driver.description().decoder;
+  const bool detects = decoder == si::DecoderKind::Ssd || decoder == si::DecoderKind::Centernet;
+  const GstSparseinferTask task = detects                                      ? GST_SPARSEINFER_TASK_DETECTION
+                                  : decoder == si::DecoderKind::Segmentation   ? GST_SPARSEINFER_TASK_SEGMENTATION
+                                  : decoder == si::DecoderKind::Classification ? GST_SPARSEINFER_TASK_CLASSIFICATION
+                                                                               : GST_SPARSEINFER_TASK_UNKNOWN;
+  GstSparseinferTensorMeta *meta = gst_buffer_add_sparseinfer_tensor_meta(buf, driver.model_name().c_str(), task);
+  sg::set_meta_labels(meta, driver.labels());
   for (const sg::BlockCopyTensor &t : driver.outputs()) {
     auto *ref = new SharedData(t.data);
     GBytes *bytes = g_bytes_new_with_free_func((*ref)->data(), (*ref)->size(), release_shared_data, ref);
@@ -385,6 +532,18 @@ static GstFlowReturn gst_block_copy_policy_process(GstSparseinferElement *elemen
     gst_sparseinfer_tensor_meta_add_tensor_bytes(meta, t.name.c_str(), GST_SPARSEINFER_DTYPE_FLOAT32,
                                                  guint(dims.size()), dims.data(), bytes);
     g_bytes_unref(bytes);
+  }
+  if (detects) {
+    sg::add_detections_tensor(meta, driver.detections());
+    sg::attach_detections(buf, driver.detections(), driver.labels(), driver.frame_width(), driver.frame_height());
+  }
+  if (driver.class_map()) {
+    auto *ref = new SharedData(driver.class_map());
+    GBytes *bytes = g_bytes_new_with_free_func((*ref)->data(), (*ref)->size(), release_shared_data, ref);
+    const gint64 dims[3] = {1, driver.class_map_height(), driver.class_map_width()};
+    gst_sparseinfer_tensor_meta_add_tensor_bytes(meta, "class_map", GST_SPARSEINFER_DTYPE_UINT8, 3, dims, bytes);
+    g_bytes_unref(bytes);
+    meta->background_class = 0;  // as cbinferconv: a segmentation's class 0 is the background
   }
   // The executed grid A_t rides as the stream meta's mask (one value per block).
   GstSparseinferFrameStats *stats = gst_sparseinfer_frame_stats_new(gst_sparseinfer_element_get_stream_id(element), 0);
@@ -402,13 +561,19 @@ static GstFlowReturn gst_block_copy_policy_process(GstSparseinferElement *elemen
 
   GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": executed %.3f of the blocks, %.2f ms", frame_index,
                  frame.executed_fraction, frame.process_ms);
-  if (settings.emit_stats)
-    gst_sparseinfer_element_post_stats(
-        element, gst_structure_new("sparseinfer-block-stats", "frame-index", G_TYPE_UINT64, frame_index, "dense-frame",
-                                   G_TYPE_BOOLEAN, frame.dense_frame, "executed-fraction", G_TYPE_DOUBLE,
-                                   frame.executed_fraction, "mac-fraction", G_TYPE_DOUBLE, frame.mac_fraction,
-                                   "gate-ms", G_TYPE_DOUBLE, frame.gate_ms, "process-ms", G_TYPE_DOUBLE,
-                                   frame.process_ms, "block-size", G_TYPE_INT, frame.block_size, "grid-cols",
-                                   G_TYPE_INT, frame.grid_cols, "grid-rows", G_TYPE_INT, frame.grid_rows, nullptr));
+  if (settings.emit_stats) {
+    GstStructure *st = gst_structure_new(
+        "sparseinfer-block-stats", "frame-index", G_TYPE_UINT64, frame_index, "dense-frame", G_TYPE_BOOLEAN,
+        frame.dense_frame, "executed-fraction", G_TYPE_DOUBLE, frame.executed_fraction, "mac-fraction", G_TYPE_DOUBLE,
+        frame.mac_fraction, "gate-ms", G_TYPE_DOUBLE, frame.gate_ms, "process-ms", G_TYPE_DOUBLE, frame.process_ms,
+        "block-size", G_TYPE_INT, frame.block_size, "grid-cols", G_TYPE_INT, frame.grid_cols, "grid-rows", G_TYPE_INT,
+        frame.grid_rows, nullptr);
+    // The policy's own figures (PolicyBlockGate::last_times, its trainer's last step).
+    if (frame.policy)
+      gst_structure_set(st, "policy-ms", G_TYPE_DOUBLE, frame.policy_ms, "information-gain", G_TYPE_DOUBLE,
+                        frame.information_gain, "reward", G_TYPE_DOUBLE, frame.reward, "cost", G_TYPE_DOUBLE,
+                        frame.cost, "running-cost", G_TYPE_DOUBLE, frame.running_cost, nullptr);
+    gst_sparseinfer_element_post_stats(element, st);
+  }
   return GST_FLOW_OK;
 }

@@ -13,6 +13,7 @@ G_DECLARE_FINAL_TYPE(GstBlockCopyPolicy, gst_block_copy_policy, GST, BLOCK_COPY_
 
 typedef enum {
   GST_BLOCK_COPY_POLICY_GATE_CHANGE,
+  GST_BLOCK_COPY_POLICY_GATE_POLICY,
 } GstBlockCopyPolicyGate;
 
 G_END_DECLS

@@ -654,45 +654,6 @@ static void gst_cbinfer_conv_reset(GstSparseinferElement *element) {
   GST_CBINFER_CONV(element)->driver->reset();
 }
 
-// ROIs are named after the model's class names when it has them, else
-// "class-N", with a "detection" parameter as DL Streamer writes it
-// (label_id, confidence, the box normalized to the frame).
-static void attach_detections(GstBuffer *buf, const std::vector<sg::Detection> &detections,
-                              const std::vector<std::string> &labels, int frame_width, int frame_height) {
-  const float fw = float(std::max(1, frame_width)), fh = float(std::max(1, frame_height));
-  for (const sg::Detection &d : detections) {
-    // Rounded outwards and clipped to the frame (an SSD box may reach past its border).
-    const guint x = guint(std::clamp(std::floor(d.x1), 0.0f, fw));
-    const guint y = guint(std::clamp(std::floor(d.y1), 0.0f, fh));
-    const guint w = guint(std::max(0.0f, std::min(std::ceil(d.x2), fw) - float(x)));
-    const guint h = guint(std::max(0.0f, std::min(std::ceil(d.y2), fh) - float(y)));
-    if (w == 0 || h == 0) continue;  // the decoder drops degenerate boxes; this guards the rounding
-    gchar *label = d.label >= 0 && size_t(d.label) < labels.size() && !labels[size_t(d.label)].empty()
-                       ? g_strdup(labels[size_t(d.label)].c_str())
-                       : g_strdup_printf("class-%d", d.label);
-    GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(buf, label, x, y, w, h);
-    // "label-id" is the name earlier releases used; "label_id" is DL Streamer's.
-    gst_video_region_of_interest_meta_add_param(
-        roi, gst_structure_new("detection", "label_id", G_TYPE_INT, d.label, "label-id", G_TYPE_INT, d.label, "label",
-                               G_TYPE_STRING, label, "confidence", G_TYPE_DOUBLE, double(d.score), "x_min",
-                               G_TYPE_DOUBLE, double(std::clamp(d.x1 / fw, 0.0f, 1.0f)), "y_min", G_TYPE_DOUBLE,
-                               double(std::clamp(d.y1 / fh, 0.0f, 1.0f)), "x_max", G_TYPE_DOUBLE,
-                               double(std::clamp(d.x2 / fw, 0.0f, 1.0f)), "y_max", G_TYPE_DOUBLE,
-                               double(std::clamp(d.y2 / fh, 0.0f, 1.0f)), nullptr));
-    g_free(label);
-  }
-}
-
-// The decoded boxes as a tensor: [N, 6] of x1, y1, x2, y2 (frame pixels), confidence, class id.
-static void add_detections_tensor(GstSparseinferTensorMeta *meta, const std::vector<sg::Detection> &detections) {
-  std::vector<float> rows;
-  rows.reserve(detections.size() * 6);
-  for (const sg::Detection &d : detections) rows.insert(rows.end(), {d.x1, d.y1, d.x2, d.y2, d.score, float(d.label)});
-  const gint64 dims[2] = {gint64(detections.size()), 6};
-  gst_sparseinfer_tensor_meta_add_tensor(meta, "detections", GST_SPARSEINFER_DTYPE_FLOAT32, 2, dims, rows.data(),
-                                         rows.size() * sizeof(float));
-}
-
 using SharedData = std::shared_ptr<const std::vector<uint8_t>>;
 
 static void release_shared_data(gpointer data) {
@@ -720,7 +681,7 @@ static void attach_held_tensors(GstBuffer *buf, const sg::CbinferDriver &driver)
     g_bytes_unref(bytes);
   }
   if (driver.task() == GST_SPARSEINFER_TASK_DETECTION && driver.has_results())
-    add_detections_tensor(meta, driver.held_detections());
+    sg::add_detections_tensor(meta, driver.held_detections());
   // A classifier described as giving probabilities: the overlay shows them as
   // they are ("probabilities") instead of a softmax of them.
   const si::ModelDescription &description = driver.description();
@@ -795,7 +756,7 @@ static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, Gs
 
   attach_held_tensors(buf, driver);
   if (driver.task() == GST_SPARSEINFER_TASK_DETECTION) {
-    attach_detections(buf, driver.held_detections(), driver.labels(), driver.frame_width(), driver.frame_height());
+    sg::attach_detections(buf, driver.held_detections(), driver.labels(), driver.frame_width(), driver.frame_height());
   }
   GstSparseinferFrameStats *stats = frame_stats(gst_sparseinfer_element_get_stream_id(element), frame_index, frame);
   gst_buffer_add_sparseinfer_stream_meta(buf, stats, frame.mask, guint(frame.mask_width), guint(frame.mask_height));
