@@ -67,10 +67,10 @@ const char* const kUsage =
     "                          [--update-interval N] [--policy-file F] [--no-train] [--policy-seed N]]\n";
 
 const std::vector<tools::OptionSpec> kBaseOptions = {
-    {"model", true},       {"video", true},           {"frames", true},    {"size", true},
-    {"modes", true},       {"threads", true},         {"backend", true},   {"warmup", true},
-    {"frames-out", true},  {"thresholds", true},      {"threshold", true}, {"start", true},
-    {"block-size", true},  {"block-threshold", true}, {"gate", true},      {"outputs-out", true},
+    {"model", true},      {"video", true},           {"frames", true},    {"size", true},
+    {"modes", true},      {"threads", true},         {"backend", true},   {"warmup", true},
+    {"frames-out", true}, {"thresholds", true},      {"threshold", true}, {"start", true},
+    {"block-size", true}, {"block-threshold", true}, {"gate", true},      {"outputs-out", true},
     {"profile", false},
 };
 
