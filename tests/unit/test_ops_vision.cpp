@@ -303,10 +303,11 @@ TEST(VisionOps, ChangeModeIsExactAtThresholdZero) {
     for (size_t o = 0; o < d.outputs.size(); ++o) {
       ASSERT_EQ(d.outputs[o]->shape(), c.outputs[o]->shape());
       // Relative: dense convolutions take the packed AVX2 kernel and change
-      // mode its own, which sum in another order (outputs reach |140| here).
+      // mode its own, which sum in another order (outputs reach |140| here,
+      // and Pow/Exp amplify the rounding to 2e-5 relative).
       for (int64_t i = 0; i < d.outputs[o]->numel(); ++i)
         ASSERT_NEAR(d.outputs[o]->f32()[i], c.outputs[o]->f32()[i],
-                    1e-5f * std::max(1.0f, std::fabs(d.outputs[o]->f32()[i])))
+                    1e-4f * std::max(1.0f, std::fabs(d.outputs[o]->f32()[i])))
             << "frame " << f << " output " << o << " element " << i;
     }
     // The conv after DepthToSpace recomputes only near the moving block: the
