@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/block/block_gate.h"
+#include "output_error.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
@@ -44,23 +45,8 @@ std::vector<Tensor> vtest_pair(int width, int height, float scale, float offset)
   return frames;
 }
 
-// max |a - b| over all outputs, relative to the reference output's range.
 double relative_error(const std::vector<const Tensor*>& ref, const std::vector<const Tensor*>& got) {
-  double worst = 0;
-  for (size_t o = 0; o < ref.size(); ++o) {
-    const Tensor& d = *ref[o];
-    const Tensor& c = *got[o];
-    EXPECT_EQ(d.shape(), c.shape());
-    float lo = d.f32()[0], hi = d.f32()[0];
-    double diff = 0;
-    for (int64_t i = 0; i < d.numel(); ++i) {
-      lo = std::min(lo, d.f32()[i]);
-      hi = std::max(hi, d.f32()[i]);
-      diff = std::max(diff, static_cast<double>(std::fabs(d.f32()[i] - c.f32()[i])));
-    }
-    worst = std::max(worst, diff / std::max(1e-6, static_cast<double>(hi - lo)));
-  }
-  return worst;
+  return range_relative_error(ref, got, 1e-6);
 }
 
 // A gate with a fixed answer, to drive the executor through its block path.

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "output_error.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model.h"
@@ -67,22 +68,8 @@ std::vector<Tensor> synthetic_frames(int width, int height) {
   return frames;
 }
 
-// max |a-b| over all outputs, relative to the dense output's range.
 double relative_error(const FrameResult& dense, const FrameResult& change) {
-  double worst = 0;
-  for (size_t o = 0; o < dense.outputs.size(); ++o) {
-    const Tensor& d = *dense.outputs[o];
-    const Tensor& c = *change.outputs[o];
-    float lo = d.f32()[0], hi = d.f32()[0];
-    double diff = 0;
-    for (int64_t i = 0; i < d.numel(); ++i) {
-      lo = std::min(lo, d.f32()[i]);
-      hi = std::max(hi, d.f32()[i]);
-      diff = std::max(diff, static_cast<double>(std::fabs(d.f32()[i] - c.f32()[i])));
-    }
-    worst = std::max(worst, diff / std::max(1e-12, static_cast<double>(hi - lo)));
-  }
-  return worst;
+  return range_relative_error(dense.outputs, change.outputs, 1e-12);
 }
 
 // Engine options for one mode, fixed to the frames' input shape.
