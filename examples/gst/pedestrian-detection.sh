@@ -15,22 +15,5 @@
 #   env: MODEL=path, FRAMES=N (default 100), MODE=dense|change (default dense), THRESHOLD=T (change mode, default 0.05)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-video=/usr/share/doc/opencv-doc/examples/data/vtest.avi
-out="${1:-pedestrian-detection.avi}"
-png="${2:-pedestrian-detection.png}"
-model="${MODEL:-$models/pretrained/ssdlite_mbv2_pedestrian_300.onnx}"
-frames="${FRAMES:-100}"
-shots="$(mktemp -d)"
-trap 'rm -rf "$shots"' EXIT
-
-# The PNG branch keeps its two newest files; the older, the last frame but one,
-# is saved (the very last frame decoded before EOS is not always the one the
-# frame count names: the decoder may have run ahead).
-gst-launch-1.0 -e filesrc location="$video" ! decodebin ! videoconvert ! video/x-raw,format=RGB ! \
-  identity eos-after="$frames" ! \
-  cbinferconv model="$model" mode="${MODE:-dense}" threshold="${THRESHOLD:-0.05}" refresh-interval=100 ! \
-  sparseinferoverlay ! tee name=t \
-  t. ! queue ! videoconvert ! avenc_mpeg4 bitrate=4000000 ! avimux ! filesink location="$out" \
-  t. ! queue ! videoconvert ! pngenc ! multifilesink location="$shots/%05d.png" max-files=2
-cp "$(ls "$shots"/*.png | head -n 1)" "$png"
-echo "wrote $out and $png"
+annotate_vtest "${MODEL:-$models/pretrained/ssdlite_mbv2_pedestrian_300.onnx}" \
+  "${1:-pedestrian-detection.avi}" "${2:-pedestrian-detection.png}"
