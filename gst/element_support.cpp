@@ -244,4 +244,35 @@ void add_detections_tensor(GstSparseinferTensorMeta *meta, const std::vector<Det
                                          rows.size() * sizeof(float));
 }
 
+GParamSpec *value_array_spec(const gchar *name, const gchar *nick, const gchar *blurb) {
+  return gst_param_spec_array(
+      name, nick, blurb,
+      g_param_spec_double("value", "Value", "One per network input channel", -G_MAXDOUBLE, G_MAXDOUBLE, 0.0,
+                          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)),
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+}
+
+unsigned set_value_array(const GValue *value, std::array<double, 3> &out) {
+  const guint n = gst_value_array_get_size(value);
+  for (guint i = 0; i < n && i < out.size(); ++i) {
+    const GValue *v = gst_value_array_get_value(value, i);
+    if (G_VALUE_HOLDS_DOUBLE(v))
+      out[i] = g_value_get_double(v);
+    else if (G_VALUE_HOLDS_FLOAT(v))
+      out[i] = g_value_get_float(v);
+    else if (G_VALUE_HOLDS_INT(v))
+      out[i] = g_value_get_int(v);
+  }
+  return n;
+}
+
+void get_value_array(GValue *value, const std::array<double, 3> &in) {
+  for (double x : in) {
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, G_TYPE_DOUBLE);
+    g_value_set_double(&v, x);
+    gst_value_array_append_and_take_value(value, &v);
+  }
+}
+
 }  // namespace sparseinfer::gst

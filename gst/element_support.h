@@ -130,4 +130,12 @@ void update_latency(GstElement *element, LatencyEstimate &estimate, FrameKind ki
 // LATENCY query that upstream has answered.
 void add_latency(GstElement *element, GstQuery *query, const GstClockTime *ours);
 
+// The mean and std properties: a GstValueArray of doubles, one per network
+// input channel, settable in READY.
+GParamSpec *value_array_spec(const gchar *name, const gchar *nick, const gchar *blurb);
+// Reads up to three numbers (double, float or int) into `out`; returns how
+// many values the array held, so that start can refuse any other count.
+unsigned set_value_array(const GValue *value, std::array<double, 3> &out);
+void get_value_array(GValue *value, const std::array<double, 3> &in);
+
 }  // namespace sparseinfer::gst

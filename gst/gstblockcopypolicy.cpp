@@ -161,14 +161,6 @@ static gboolean gst_block_copy_policy_configure(GstSparseinferElement *element, 
 static void gst_block_copy_policy_reset(GstSparseinferElement *element);
 static GstFlowReturn gst_block_copy_policy_process(GstSparseinferElement *element, GstBuffer *buf, guint64 frame_index);
 
-static GParamSpec *value_array_spec(const gchar *name, const gchar *nick, const gchar *blurb) {
-  return gst_param_spec_array(
-      name, nick, blurb,
-      g_param_spec_double("value", "Value", "One per network input channel", -G_MAXDOUBLE, G_MAXDOUBLE, 0.0,
-                          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)),
-      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
-}
-
 static void gst_block_copy_policy_class_init(GstBlockCopyPolicyClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
@@ -210,9 +202,11 @@ static void gst_block_copy_policy_class_init(GstBlockCopyPolicyClass *klass) {
                        MAX_INPUT_SIZE, DEFAULT_INPUT_SIZE, ready));
   g_object_class_install_property(
       gobject_class, PROP_MEAN,
-      value_array_spec("mean", "Mean", "Per-channel mean subtracted from pixels scaled to [0, 1] (default <0,0,0>)"));
+      sg::value_array_spec("mean", "Mean",
+                           "Per-channel mean subtracted from pixels scaled to [0, 1] (default <0,0,0>)"));
   g_object_class_install_property(
-      gobject_class, PROP_STD, value_array_spec("std", "Std", "Per-channel divisor after the mean (default <1,1,1>)"));
+      gobject_class, PROP_STD,
+      sg::value_array_spec("std", "Std", "Per-channel divisor after the mean (default <1,1,1>)"));
   g_object_class_install_property(
       gobject_class, PROP_EMIT_STATS,
       g_param_spec_boolean("emit-stats", "Emit statistics",
@@ -284,28 +278,6 @@ static void gst_block_copy_policy_finalize(GObject *object) {
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
-static void set_value_array(const GValue *value, std::array<double, 3> &out) {
-  const guint n = gst_value_array_get_size(value);
-  for (guint i = 0; i < n && i < out.size(); ++i) {
-    const GValue *v = gst_value_array_get_value(value, i);
-    if (G_VALUE_HOLDS_DOUBLE(v))
-      out[i] = g_value_get_double(v);
-    else if (G_VALUE_HOLDS_FLOAT(v))
-      out[i] = g_value_get_float(v);
-    else if (G_VALUE_HOLDS_INT(v))
-      out[i] = g_value_get_int(v);
-  }
-}
-
-static void get_value_array(GValue *value, const std::array<double, 3> &in) {
-  for (int i = 0; i < 3; ++i) {
-    GValue v = G_VALUE_INIT;
-    g_value_init(&v, G_TYPE_DOUBLE);
-    g_value_set_double(&v, in[i]);
-    gst_value_array_append_and_take_value(value, &v);
-  }
-}
-
 static void gst_block_copy_policy_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
   GstBlockCopyPolicy *self = GST_BLOCK_COPY_POLICY(object);
   GST_OBJECT_LOCK(self);
@@ -334,11 +306,11 @@ static void gst_block_copy_policy_set_property(GObject *object, guint prop_id, c
       s.input_height = g_value_get_int(value);
       break;
     case PROP_MEAN:
-      set_value_array(value, s.mean);
+      sg::set_value_array(value, s.mean);
       s.set.mean = true;
       break;
     case PROP_STD:
-      set_value_array(value, s.std);
+      sg::set_value_array(value, s.std);
       s.set.std = true;
       break;
     case PROP_EMIT_STATS:
@@ -394,10 +366,10 @@ static void gst_block_copy_policy_get_property(GObject *object, guint prop_id, G
       g_value_set_int(value, s.input_height);
       break;
     case PROP_MEAN:
-      get_value_array(value, s.mean);
+      sg::get_value_array(value, s.mean);
       break;
     case PROP_STD:
-      get_value_array(value, s.std);
+      sg::get_value_array(value, s.std);
       break;
     case PROP_EMIT_STATS:
       g_value_set_boolean(value, s.emit_stats);

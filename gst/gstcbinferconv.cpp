@@ -218,14 +218,6 @@ static gboolean gst_cbinfer_conv_configure(GstSparseinferElement *element, const
 static void gst_cbinfer_conv_reset(GstSparseinferElement *element);
 static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, GstBuffer *buf, guint64 frame_index);
 
-static GParamSpec *value_array_spec(const gchar *name, const gchar *nick, const gchar *blurb) {
-  return gst_param_spec_array(
-      name, nick, blurb,
-      g_param_spec_double("value", "Value", "One per network input channel", -G_MAXDOUBLE, G_MAXDOUBLE, 0.0,
-                          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)),
-      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
-}
-
 static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
@@ -292,14 +284,14 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
                        0, MAX_INPUT_SIZE, DEFAULT_INPUT_SIZE, ready));
   g_object_class_install_property(
       gobject_class, PROP_MEAN,
-      value_array_spec("mean", "Mean",
-                       "Per-channel mean subtracted from pixel values scaled to [0, 1], in network channel order; "
-                       "overrides the model description's (default without one <0.485, 0.456, 0.406>)"));
+      sg::value_array_spec("mean", "Mean",
+                           "Per-channel mean subtracted from pixel values scaled to [0, 1], in network channel order; "
+                           "overrides the model description's (default without one <0.485, 0.456, 0.406>)"));
   g_object_class_install_property(
       gobject_class, PROP_STD,
-      value_array_spec("std", "Standard deviation",
-                       "Per-channel divisor applied after the mean, in network channel order; overrides the model "
-                       "description's (default without one <0.229, 0.224, 0.225>)"));
+      sg::value_array_spec("std", "Standard deviation",
+                           "Per-channel divisor applied after the mean, in network channel order; overrides the model "
+                           "description's (default without one <0.229, 0.224, 0.225>)"));
   g_object_class_install_property(
       gobject_class, PROP_CHANNEL_ORDER,
       g_param_spec_enum("channel-order", "Channel order",
@@ -388,30 +380,6 @@ static void gst_cbinfer_conv_finalize(GObject *object) {
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
-// Keeps the count so that start() can refuse anything but one value per channel.
-static void set_value_array(const GValue *value, std::array<double, 3> &out, unsigned &count) {
-  const guint n = gst_value_array_get_size(value);
-  count = n;
-  for (guint i = 0; i < n && i < out.size(); ++i) {
-    const GValue *v = gst_value_array_get_value(value, i);
-    if (G_VALUE_HOLDS_DOUBLE(v))
-      out[i] = g_value_get_double(v);
-    else if (G_VALUE_HOLDS_FLOAT(v))
-      out[i] = g_value_get_float(v);
-    else if (G_VALUE_HOLDS_INT(v))
-      out[i] = g_value_get_int(v);
-  }
-}
-
-static void get_value_array(GValue *value, const std::array<double, 3> &in) {
-  for (int i = 0; i < 3; ++i) {
-    GValue v = G_VALUE_INIT;
-    g_value_init(&v, G_TYPE_DOUBLE);
-    g_value_set_double(&v, in[i]);
-    gst_value_array_append_and_take_value(value, &v);
-  }
-}
-
 // Call with the object lock held.
 static GstStructure *stats_structure(GstCbinferConv *self) {
   const sg::CbinferTotals &t = self->totals;
@@ -463,11 +431,11 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
       s.input_height = g_value_get_int(value);
       break;
     case PROP_MEAN:
-      set_value_array(value, s.mean, s.mean_count);
+      s.mean_count = sg::set_value_array(value, s.mean);
       s.set.mean = true;
       break;
     case PROP_STD:
-      set_value_array(value, s.std, s.std_count);
+      s.std_count = sg::set_value_array(value, s.std);
       s.set.std = true;
       break;
     case PROP_CHANNEL_ORDER:
@@ -541,10 +509,10 @@ static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue
       g_value_set_int(value, s.input_height);
       break;
     case PROP_MEAN:
-      get_value_array(value, s.mean);
+      sg::get_value_array(value, s.mean);
       break;
     case PROP_STD:
-      get_value_array(value, s.std);
+      sg::get_value_array(value, s.std);
       break;
     case PROP_CHANNEL_ORDER:
       g_value_set_enum(value, s.rgb ? GST_CBINFER_CONV_CHANNEL_ORDER_RGB : GST_CBINFER_CONV_CHANNEL_ORDER_BGR);
