@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "run_to_eos.h"
 #include "sparseinfer-meta.h"
 
 // gstcheck.h defines fail(), which the C++ standard headers use as a name: it comes last.
@@ -48,20 +49,7 @@ std::vector<Seen> run(const std::string &desc) {
   gst_object_unref(src);
   gst_object_unref(infer);
 
-  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
-  GstBus *bus = gst_element_get_bus(pipeline);
-  GstMessage *msg =
-      gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  fail_unless(msg != nullptr, "pipeline timed out");
-  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-    GError *e = nullptr;
-    gchar *debug = nullptr;
-    gst_message_parse_error(msg, &e, &debug);
-    fail("pipeline error: %s (%s)", e->message, debug ? debug : "");
-  }
-  gst_message_unref(msg);
-  gst_object_unref(bus);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
+  run_to_eos(pipeline, 120 * GST_SECOND);
   gst_object_unref(pipeline);
   return seen;
 }
