@@ -70,6 +70,14 @@ def run_driver(args):
     return cmd, rc, frames, time.monotonic() - start
 
 
+def shown(arg):
+    """A path inside the working folder relative to it, anything else as given."""
+    if not os.path.exists(arg):
+        return arg
+    rel = os.path.relpath(arg)
+    return arg if rel.startswith("..") else rel
+
+
 def limit_cycle(mse, period, start):
     """The smallest multiple of the input period after which the per-frame error
     repeats exactly (bit for bit as printed) from frame `start` to the end, or
@@ -101,8 +109,10 @@ def summarize(args, cmd, frames, wall_s):
     rss_ok = rss_max_dev <= args.rss_tolerance
     drift_ok = same_inputs and mse_late <= mse_early
     change_ok = dense_frames == [0] and not not_inferred
+    max_mse = max(mse)
+    bound_ok = args.max_mse is None or max_mse <= args.max_mse
     return {
-        "command": " ".join(os.path.relpath(c) if os.path.exists(c) else c for c in cmd),
+        "command": " ".join(shown(c) for c in cmd),
         "element": "appsrc ! cbinferconv mode=change ! appsink (dense reference: the same element, mode=dense)",
         "clip": args.clip,
         "period": args.period,
@@ -132,10 +142,14 @@ def summarize(args, cmd, frames, wall_s):
         "agreement_last_100": mean([f["agreement"] for f in late]),
         "mse_per_period": per_period,
         "mse_repeats_every_frames_in_second_half": limit_cycle(mse, args.period, cycle_start),
+        "max_mse": max_mse,
+        "max_mse_allowed": args.max_mse,
+        "max_abs": max(f["max_abs"] for f in frames),
         "rss_flat": rss_ok,
         "no_drift": drift_ok,
         "change_mode_throughout": change_ok,
-        "passed": bool(rss_ok and drift_ok and change_ok),
+        "within_max_mse": bound_ok,
+        "passed": bool(rss_ok and drift_ok and change_ok and bound_ok),
     }
 
 
@@ -145,7 +159,7 @@ def plot(frames, summary, path):
     import matplotlib.pyplot as plt
 
     x = [f["frame"] for f in frames]
-    fig, (a, b) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    fig, (a, b, c) = plt.subplots(3, 1, figsize=(10, 8.5), sharex=True, gridspec_kw={"height_ratios": [1, 1.3, 1]})
     a.plot(x, [f["rss_kib"] / 1024 for f in frames], lw=0.8, label="RSS (VmRSS) of the pipeline process")
     w = summary["warmup_frames"]
     a.axvline(w, color="grey", ls=":", lw=0.8, label=f"end of warm-up ({w})")
@@ -158,18 +172,25 @@ def plot(frames, summary, path):
     a.set_title(f"cbinferconv change mode, {summary['frames']} frames at {summary['size']}: "
                 f"vtest.avi frames 0-{summary['period'] - 1} looped")
     period = summary["period"]
-    b.plot(x, [f["mse"] for f in frames], lw=0.3, color="tab:red", alpha=0.6, label="mse vs dense, per frame")
     pp = summary["mse_per_period"]
-    b.plot([i * period + period / 2 for i in range(len(pp))], pp, ".", ms=3, color="tab:green",
-           label=f"mean per {period}-frame loop")
-    b.axhline(summary["mse_frames_100_199"], color="black", ls="--", lw=0.8,
-              label=f"frames 100-199: {summary['mse_frames_100_199']:.5g}")
-    b.axhline(summary["mse_last_100"], color="tab:blue", ls=":", lw=1.0,
-              label=f"last 100 frames: {summary['mse_last_100']:.5g}")
-    b.set_xlabel("frame")
-    b.set_ylabel("mse vs dense (output logits)")
+    mid = [i * period + period / 2 for i in range(len(pp))]
+    b.plot(x, [f["mse"] for f in frames], lw=0.3, color="tab:red", alpha=0.6, label="mse vs dense, per frame")
+    b.plot(mid, pp, "-", lw=1.2, color="tab:green", label=f"mean per {period}-frame loop")
+    b.set_ylabel("mse vs dense\n(output logits)")
     b.set_ylim(bottom=0)
-    b.legend(loc="upper right", fontsize=8, ncol=2)
+    b.legend(loc="lower right", fontsize=8, ncol=2, framealpha=0.9)
+    # The same per-loop means, zoomed: the windows the check compares.
+    c.plot(mid, pp, ".-", lw=0.6, ms=3, color="tab:green", label=f"mean mse per {period}-frame loop")
+    c.axhline(summary["mse_frames_100_199"], color="black", ls="--", lw=0.8,
+              label=f"frames 100-199: {summary['mse_frames_100_199']:.6g}")
+    c.axhline(summary["mse_last_100"], color="tab:blue", ls=":", lw=1.2,
+              label=f"last 100 frames: {summary['mse_last_100']:.6g}")
+    steady = pp[1:]
+    span = max(max(steady) - min(steady), 1e-3 * max(steady), 1e-30)
+    c.set_ylim(min(steady) - 0.5 * span, max(steady) + 0.5 * span)
+    c.set_xlabel("frame")
+    c.set_ylabel("mean mse per loop\n(first loop off scale)")
+    c.legend(loc="lower right", fontsize=8, ncol=3, framealpha=0.9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -199,17 +220,27 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int, default=200, help="frames before RSS must be flat (default 200)")
     p.add_argument("--rss-tolerance", type=float, default=0.05)
+    p.add_argument("--max-mse", type=float, default=None,
+                   help="also fail when any frame's mse exceeds this (threshold 0: dense within float tolerance)")
     p.add_argument("--out", required=True, help="folder for soak.json, soak_frames.json and soak.png")
     p.add_argument("--progress", type=int, default=0, help="print a line every N frames to stderr")
-    p.add_argument("--replot", action="store_true", help="only redraw soak.png from the files in --out")
+    p.add_argument("--replot", action="store_true", help="only recompute soak.json and redraw soak.png from soak_frames.json in --out")
     args = p.parse_args()
     if args.replot:
+        # The summary is recomputed from the per-frame table with this script's
+        # checks; the run's own settings come from the saved summary.
         with open(os.path.join(args.out, "soak.json")) as f:
-            summary = json.load(f)
+            saved = json.load(f)
         with open(os.path.join(args.out, "soak_frames.json")) as f:
             table = json.load(f)
-        plot([dict(zip(table["columns"], row)) for row in table["rows"]], summary, os.path.join(args.out, "soak.png"))
-        return 0
+        frames = [dict(zip(table["columns"], row)) for row in table["rows"]]
+        for key in ("clip", "period", "size", "thresholds_file", "threshold"):
+            setattr(args, key, saved[key])
+        args.warmup = saved["warmup_frames"]
+        summary = summarize(args, [], frames, saved["wall_s"])
+        summary["command"] = saved["command"]
+        write_outputs(args.out, summary, frames)
+        return 0 if summary["passed"] else 1
     if args.period <= 0 or 100 % args.period or args.frames % args.period:
         p.error("--period must divide 100 and --frames, so that frames 100-199 and the last 100 see the same inputs")
     if args.frames < 300:

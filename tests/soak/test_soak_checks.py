@@ -19,15 +19,15 @@ def frames(n=300, period=100, rss=lambda i: 100000, mse=lambda i: 0.1 + 0.001 * 
              "max_abs": 1.0, "agreement": 0.99} for i in range(n)]
 
 
-def summary(rows):
+def summary(rows, max_mse=None):
     args = argparse.Namespace(warmup=200, period=100, rss_tolerance=0.05, clip="clip", size="192x144",
-                              thresholds_file=None, threshold=None)
+                              thresholds_file=None, threshold=None, max_mse=max_mse)
     return soak.summarize(args, ["soak_pipeline"], rows, 1.0)
 
 
 def expect(name, s, key, value):
     ok = s[key] is value and s["passed"] is (value and all(s[k] for k in ("rss_flat", "no_drift",
-                                                                          "change_mode_throughout")))
+                                                                          "change_mode_throughout", "within_max_mse")))
     print(("ok   " if ok else "FAIL ") + f"{name}: {key}={s[key]} passed={s['passed']}")
     if not ok:
         failures.append(name)
@@ -44,4 +44,5 @@ expect("error rising by 0.1 % in the last 100 fails",
 expect("error lower in the last 100 passes",
        summary(frames(mse=lambda i: (0.1 + 0.001 * (i % 100)) * (0.999 if i >= 200 else 1.0))), "no_drift", True)
 expect("a dense frame after frame 0 fails", summary(frames(dense=(0, 150))), "change_mode_throughout", False)
+expect("an error above --max-mse fails", summary(frames(), max_mse=1e-9), "within_max_mse", False)
 sys.exit(1 if failures else 0)
