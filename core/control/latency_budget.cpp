@@ -21,8 +21,9 @@ LatencyBudgetController::LatencyBudgetController(const LatencyBudgetSettings& se
   if (!(s.budget_ms >= 0) || !std::isfinite(s.budget_ms)) throw Error("latency budget must be a finite number >= 0 ms");
   if (!(s.min_factor > 0) || !(s.max_factor >= s.min_factor) || !std::isfinite(s.max_factor))
     throw Error("latency budget: need 0 < min_factor <= max_factor");
-  if (!(s.raise_gain > 0) || !(s.lower_gain > 0) || !(s.lower_step >= 0) || !(s.dead_band >= 0))
-    throw Error("latency budget: gains must be > 0, lower_step and dead_band >= 0");
+  if (!(s.raise_gain > 0) || !(s.lower_gain > 0) || !(s.lower_step >= 0) || !(s.dead_band >= 0) ||
+      !(s.max_lower_error > 0))
+    throw Error("latency budget: gains and max_lower_error must be > 0, lower_step and dead_band >= 0");
   if (!(s.quantile > 0 && s.quantile <= 1) || s.window == 0)
     throw Error("latency budget: need 0 < quantile <= 1 and a window of at least one frame");
   if (!(s.min_setpoint > 0) || !(s.max_setpoint >= s.min_setpoint) ||
@@ -62,7 +63,7 @@ void LatencyBudgetController::observe(double frame_ms, bool dense_frame) {
     // Raise from the factor in use, even while a lowering was pending.
     wanted_log_ = std::max(wanted_log_, applied) + s.raise_gain * error;
   } else if (error < -s.dead_band) {
-    wanted_log_ += s.lower_gain * error;
+    wanted_log_ += s.lower_gain * std::max(error, -s.max_lower_error);
   }
   wanted_log_ = std::clamp(wanted_log_, std::log(s.min_factor), std::log(s.max_factor));
   if (wanted_log_ > applied || applied - wanted_log_ >= s.lower_step) factor_ = std::exp(wanted_log_);

@@ -1,8 +1,9 @@
 // Latency budget: a per-stream controller that keeps frame times within a
 // budget by moving one factor on the change thresholds (change mode: the
 // threshold scale of the gates, engine/gates/gate_settings.h) or on the block
-// gate's threshold (block mode), from the times it measures. CBinfer (§VI)
-// names a time budget as future work; this controller is our own.
+// gate's threshold (block mode), from the times it measures. CBinfer §IV-E
+// leaves "an adaptive selection of the threshold factor with a control loop"
+// for a guaranteed throughput to future work; this controller is our own.
 //
 // The frame time falls as the factor grows (fewer pixels or blocks count as
 // changed), but by how much depends on the scene and on the machine, so the
@@ -11,8 +12,10 @@
 // proportion at any operating point:
 //   - a frame over the set point raises the factor at once, by the whole log
 //     error (a person walking in must not cost several late frames);
-//   - a frame under it lowers the factor slowly, and only in steps of at
-//     least `lower_step`, because every lowering makes the closed-loop gates
+//   - a frame under it lowers the factor slowly (at most lower_gain *
+//     max_lower_error per frame, so a run of nearly free frames cannot undo a
+//     costly one at once), and only in steps of at least `lower_step`,
+//     because every lowering makes the closed-loop gates
 //     rescan their whole input (threshold_gate.cpp) and lets the changes that
 //     piled up below the old threshold through at once;
 //   - the set point sits below the budget by the spread the controller sees:
@@ -33,6 +36,7 @@ struct LatencyBudgetSettings {
   double max_factor = 4096;       // highest factor
   double raise_gain = 1.0;        // share of the log error corrected by one frame over the set point
   double lower_gain = 0.15;       // the same for a frame under it
+  double max_lower_error = 1.0;   // log error below which a cheap frame counts as this one
   double lower_step = 0.1;        // lowerings are applied once they add up to this much (log)
   double dead_band = 0.05;        // |log error| below this leaves the factor alone
   double quantile = 0.95;         // share of frames meant to fit the budget
