@@ -65,8 +65,11 @@ void LatencyBudgetController::observe(double frame_ms, bool dense_frame) {
   } else if (error < -s.dead_band) {
     wanted_log_ += s.lower_gain * std::max(error, -s.max_lower_error);
   }
-  wanted_log_ = std::clamp(wanted_log_, std::log(s.min_factor), std::log(s.max_factor));
-  if (wanted_log_ > applied || applied - wanted_log_ >= s.lower_step) factor_ = std::exp(wanted_log_);
+  const double lowest = std::log(s.min_factor);
+  wanted_log_ = std::clamp(wanted_log_, lowest, std::log(s.max_factor));
+  // A lowering waits until it adds up to lower_step, or until it reaches the lowest factor.
+  if (wanted_log_ > applied || applied - wanted_log_ >= s.lower_step || (wanted_log_ <= lowest && applied > lowest))
+    factor_ = std::exp(wanted_log_);
   update_setpoint();
 }
 
