@@ -112,17 +112,24 @@ def main():
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--replot", action="store_true",
+                    help="summarize and plot the JSON lines already in --out instead of running")
     a = ap.parse_args()
     runner = os.path.join(a.build, "tests", "bench", "sparseinfer-budget-bench")
-    for f in (runner, VTEST):
+    for f in ([] if a.replot else [runner, VTEST]):
         if not os.path.exists(f):
             sys.exit(f"missing {f}")
     budgets = [float(b) for b in a.budgets.split(",")]
     os.makedirs(a.out, exist_ok=True)
     runs = []
     for name in a.networks.split(","):
+        path = os.path.join(a.out, f"budget_{name}_vtest_768x576.jsonl")
+        if a.replot:
+            with open(path) as f:
+                runs += [json.loads(line) for line in f if line.strip()]
+            continue
         got = run_network(runner, name, budgets, a.frames, a.threads)
-        with open(os.path.join(a.out, f"budget_{name}_vtest_768x576.jsonl"), "w") as f:
+        with open(path, "w") as f:
             for r in got:
                 f.write(json.dumps(r) + "\n")
         runs += got
