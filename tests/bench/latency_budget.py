@@ -126,7 +126,7 @@ def main():
         path = os.path.join(a.out, f"budget_{name}_vtest_768x576.jsonl")
         if a.replot:
             with open(path) as f:
-                runs += [json.loads(line) for line in f if line.strip()]
+                runs += [dict(json.loads(line), network=name) for line in f if line.strip()]
             continue
         got = run_network(runner, name, budgets, a.frames, a.threads)
         with open(path, "w") as f:
