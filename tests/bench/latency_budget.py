@@ -112,6 +112,7 @@ def main():
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--tag", default="", help="suffix of the file names written (e.g. _loaded)")
     ap.add_argument("--replot", action="store_true",
                     help="summarize and plot the JSON lines already in --out instead of running")
     a = ap.parse_args()
@@ -123,7 +124,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     runs = []
     for name in a.networks.split(","):
-        path = os.path.join(a.out, f"budget_{name}_vtest_768x576.jsonl")
+        path = os.path.join(a.out, f"budget_{name}_vtest_768x576{a.tag}.jsonl")
         if a.replot:
             with open(path) as f:
                 runs += [dict(json.loads(line), network=name) for line in f if line.strip()]
@@ -134,9 +135,9 @@ def main():
                 f.write(json.dumps(r) + "\n")
         runs += got
     rows = summarize(runs)
-    with open(os.path.join(a.out, "summary.json"), "w") as f:
+    with open(os.path.join(a.out, f"summary{a.tag}.json"), "w") as f:
         json.dump({"frames": a.frames, "threads": a.threads, "tolerance": TOLERANCE, "runs": rows}, f, indent=1)
-    plot(runs, os.path.join(a.out, "budget_trace.png"))
+    plot(runs, os.path.join(a.out, f"budget_trace{a.tag}.png"))
     for row in rows:
         print(json.dumps(row))
     if a.check:
