@@ -1,6 +1,7 @@
 #include "blockcopy_driver.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <numeric>
@@ -12,7 +13,11 @@ namespace sparseinfer::gst {
 
 void BlockCopyDriver::open(const BlockCopySettings& settings) {
   close();
+  if (settings.latency_budget_ms > 0 && settings.gate != BlockGateKind::Change)
+    throw Error("'latency-budget' moves the change gate's threshold: it needs gate=change");
   settings_ = settings;
+  budget_ = LatencyBudgetController();
+  budget_.set_budget(settings.latency_budget_ms);
   model_ = std::make_unique<Model>(load_model(settings.model_path));
   try {
     description_ = load_model_description(*model_);
@@ -100,6 +105,12 @@ void BlockCopyDriver::update(const BlockCopySettings& settings) {
   settings_.threshold = settings.threshold;
   settings_.emit_stats = settings.emit_stats;
   if (threshold_changed && state_) state_->set_all_thresholds(settings_.threshold);
+  if (settings.latency_budget_ms != budget_.budget_ms() && settings_.gate == BlockGateKind::Change &&
+      std::isfinite(settings.latency_budget_ms) && settings.latency_budget_ms >= 0) {
+    budget_.set_budget(settings.latency_budget_ms);
+    settings_.latency_budget_ms = settings.latency_budget_ms;
+    if (state_) state_->set_threshold_scale(float(budget_.factor()));
+  }
   // τ may move while playing: the trainer's cost reward aims at it from the next frame.
   settings_.cost_target = settings.cost_target;
   if (policy_) policy_->trainer().settings().cost_target = float(settings_.cost_target);
@@ -107,6 +118,7 @@ void BlockCopyDriver::update(const BlockCopySettings& settings) {
 
 void BlockCopyDriver::reset() {
   if (state_) state_->reset();
+  budget_.reset();
   outputs_.clear();
   detections_.clear();
   class_map_.reset();
@@ -153,6 +165,14 @@ BlockCopyFrameStats BlockCopyDriver::infer(const FrameView& frame) {
   s.gate_ms = r.times.detect_ms;
   s.process_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   s.state_bytes = state_->state_bytes();
+  if (!policy_) {
+    s.threshold = double(settings_.threshold) * state_->threshold_scale();
+    // The next frame's threshold follows this one's time (the change gate's threshold times the factor).
+    if (budget_.enabled()) {
+      budget_.observe(s.process_ms, r.dense_frame);
+      state_->set_threshold_scale(float(budget_.factor()));
+    }
+  }
   s.grid = grid_.data();
   s.grid_cols = static_cast<int>(r.grid_cols);
   s.grid_rows = static_cast<int>(r.grid_rows);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "control/latency_budget.h"
 #include "element_support.h"
 #include "frame_view.h"
 #include "policy/policy_block_gate.h"
@@ -48,6 +49,9 @@ struct BlockCopySettings {
   bool train = true;
   std::string policy_file;
   bool emit_stats = false;
+  // Change gate: frame time (ms) the block threshold follows, through a factor
+  // on it (core/control/latency_budget.h); 0: off.
+  double latency_budget_ms = 0;
 };
 
 struct BlockCopyFrameStats {
@@ -57,6 +61,7 @@ struct BlockCopyFrameStats {
   int64_t macs_executed = 0, macs_dense = 0;
   double gate_ms = 0;     // the gate's decision
   double process_ms = 0;  // preprocessing + engine
+  double threshold = 0;   // change gate: the threshold the frame ran with (latency budget included)
   size_t state_bytes = 0;
   // The executed grid A_t, row-major; valid until the next frame.
   const uint8_t* grid = nullptr;
@@ -91,7 +96,7 @@ class BlockCopyDriver {
   // Writes the policy gate to the policy file (when both exist); throws
   // PolicyFileError. close() does not save: the element calls this first.
   void save_policy();
-  // Settings that may change while playing (the threshold, the cost target).
+  // Settings that may change while playing (the threshold, the cost target, the latency budget).
   void update(const BlockCopySettings& settings);
   // New stream, flush, caps change: the next frame executes every block.
   void reset();
@@ -132,6 +137,7 @@ class BlockCopyDriver {
   std::shared_ptr<const std::vector<uint8_t>> class_map_;
   int class_map_width_ = 0, class_map_height_ = 0;
   int frame_width_ = 0, frame_height_ = 0;
+  LatencyBudgetController budget_;  // change gate
 };
 
 // The policy file could not be read or written; the message names the file.

@@ -80,6 +80,12 @@ void validate_settings(const CbinferSettings& settings) {
       throw SettingError("std", "'std' " + values_str(settings.std, 3) +
                                     " divides a channel by zero (or by a non-number): every value must be nonzero, "
                                     "e.g. std=\"<0.229, 0.224, 0.225>\"");
+  if (settings.latency_budget_ms > 0 && settings.mode != Mode::Change)
+    throw SettingError("latency-budget", "'latency-budget' moves the change thresholds: it needs mode=change");
+  if (settings.latency_budget_ms > 0 && settings.batch_timeout_us > 0)
+    throw SettingError("latency-budget",
+                       "'latency-budget' is per stream, but the streams of a batch (batch-timeout) share one "
+                       "threshold scale: set one or the other");
 }
 
 std::string detection_outputs_problem(const Model& model) {
@@ -130,6 +136,8 @@ void CbinferDriver::open(const CbinferSettings& settings) {
   close();
   validate_settings(settings);
   settings_ = settings;
+  budget_ = LatencyBudgetController();
+  budget_.set_budget(settings.latency_budget_ms);
   if (settings.model_path.empty()) throw Error("no model set (property 'model')");
   std::shared_ptr<const Model> model;
   std::shared_ptr<SharedEngine> shared;
@@ -304,7 +312,7 @@ void CbinferDriver::apply_thresholds_to_state() {
   if (!state_) return;
   state_->set_all_thresholds(settings_.threshold);
   if (thresholds_) apply_thresholds(*state_, *thresholds_);
-  state_->set_threshold_scale(settings_.threshold_scale);
+  state_->set_threshold_scale(float(settings_.threshold_scale * budget_.factor()));
 }
 
 GstSparseinferTask CbinferDriver::guess_task() const {
@@ -332,15 +340,25 @@ void CbinferDriver::update(const CbinferSettings& settings) {
   settings_.detection = settings.detection;
   settings_.set = settings.set;
   decode_with_.detection = effective_detection(description_, settings_);
-  if (threshold_changed || (scale_changed && batcher_))
-    apply_thresholds_to_state();
-  else if (scale_changed && state_ && settings_.mode == Mode::Change)
-    state_->set_threshold_scale(settings_.threshold_scale);
+  if (threshold_changed || (scale_changed && batcher_)) apply_thresholds_to_state();
+  if (scale_changed || settings.latency_budget_ms != budget_.budget_ms())
+    apply_budget_scale(settings.latency_budget_ms);
+}
+
+void CbinferDriver::apply_budget_scale(double budget_ms) {
+  // A budget set while batched is ignored: validate_settings refuses the pair at start.
+  if (!batcher_ && settings_.mode == Mode::Change && std::isfinite(budget_ms) && budget_ms >= 0) {
+    budget_.set_budget(budget_ms);
+    settings_.latency_budget_ms = budget_ms;
+  }
+  if (state_ && settings_.mode == Mode::Change)
+    state_->set_threshold_scale(float(settings_.threshold_scale * budget_.factor()));
 }
 
 void CbinferDriver::reset() {
   if (state_) state_->reset();
   if (batcher_) batcher_->reset(slot_);
+  budget_.reset();
   held_.clear();
   held_detections_.clear();
   held_class_map_.reset();
@@ -474,6 +492,14 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   stats.macs_executed = result.macs_executed;
   stats.macs_dense = result.macs_dense;
   stats.process_ms = ms;
+  if (state_ && settings_.mode == Mode::Change) {
+    stats.threshold_scale = state_->threshold_scale();
+    // The next frame's thresholds follow this one's time (preprocessing, network, decoding).
+    if (budget_.enabled()) {
+      budget_.observe(ms, result.dense_frame);
+      apply_budget_scale(settings_.latency_budget_ms);
+    }
+  }
   stats.state_bytes = state_ ? state_->state_bytes() : borrowed ? borrowed_bytes : batched.state_bytes;
   stats.layer_changed_fractions.assign(result.layer_stats.size(), 0.0);
   for (size_t i = 0; i < stats.layer_changed_fractions.size() && i < result.layer_stats.size(); ++i)

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "control/latency_budget.h"
 #include "element_support.h"
 #include "frame_view.h"
 #include "gstsparseinfertensormeta.h"
@@ -55,6 +56,9 @@ struct CbinferSettings {
   float threshold = 0.1f;                  // every detecting layer
   std::string thresholds_file;             // per-layer thresholds overriding `threshold`
   float threshold_scale = 1.0f;            // factor on every threshold
+  // Change mode: frame time (ms) the thresholds follow, through a factor on
+  // threshold_scale (core/control/latency_budget.h); 0: off.
+  double latency_budget_ms = 0;
   unsigned refresh_interval = 0;           // a dense frame every Nth (0: never)
   unsigned inference_interval = 1;         // the network on every Nth frame only
   DetectionParams detection;
@@ -118,6 +122,7 @@ struct CbinferFrameStats {
   double mac_fraction = 0;
   int64_t macs_executed = 0, macs_dense = 0;
   double process_ms = 0;
+  double threshold_scale = 0;  // inferred change-mode frames: the scale they ran with (budget factor included)
   size_t state_bytes = 0;
   std::vector<double> layer_changed_fractions;  // inferred frames: per engine layer
   // Inferred frames: the first detecting layer's mask on the network input grid
@@ -228,6 +233,9 @@ class CbinferDriver {
 
  private:
   void apply_thresholds_to_state();
+  // Takes a new latency budget (unbatched change mode) and sets threshold-scale
+  // times the budget's factor on the stream state.
+  void apply_budget_scale(double budget_ms);
   void hold_class_map(const DecodeResult& decoded);
 
   CbinferSettings settings_;
@@ -254,6 +262,7 @@ class CbinferDriver {
   std::shared_ptr<const std::vector<uint8_t>> held_class_map_;
   int class_map_width_ = 0, class_map_height_ = 0;
   std::vector<uint8_t> mask_;
+  LatencyBudgetController budget_;  // unbatched change mode
 };
 
 }  // namespace sparseinfer::gst

@@ -42,6 +42,11 @@
  * information gain, backward and update), information-gain (mean over the
  * blocks), reward (the last update's mean), cost and running-cost.
  *
+ * With latency-budget (milliseconds, gate=change) each frame's processing
+ * time moves a factor on the threshold so that about 95% of frames fit the
+ * budget (docs/latency-budget.md); emit-stats then adds the threshold each
+ * frame ran with. It may change while playing; 0 turns it off.
+ *
  * The stream state is reset, and the next frame executes every block, on a
  * new stream-id, a FLUSH_STOP and new caps.
  *
@@ -102,6 +107,8 @@ namespace sg = sparseinfer::gst;
 #define DEFAULT_UPDATE_INTERVAL 4
 #define MAX_UPDATE_INTERVAL 1000000
 #define DEFAULT_TRAIN TRUE
+#define DEFAULT_LATENCY_BUDGET 0.0
+#define MAX_LATENCY_BUDGET 60000.0
 static const gdouble DEFAULT_MEAN[3] = {0.0, 0.0, 0.0};  // on values in [0, 1]
 static const gdouble DEFAULT_STD[3] = {1.0, 1.0, 1.0};
 
@@ -122,6 +129,7 @@ enum {
   PROP_UPDATE_INTERVAL,
   PROP_TRAIN,
   PROP_POLICY_FILE,
+  PROP_LATENCY_BUDGET,
 };
 
 struct _GstBlockCopyPolicy {
@@ -237,6 +245,12 @@ static void gst_block_copy_policy_class_init(GstBlockCopyPolicyClass *klass) {
       g_param_spec_string("policy-file", "Policy file",
                           "Policy gate: start from this file when it exists, and write the policy to it at stop",
                           nullptr, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_LATENCY_BUDGET,
+      g_param_spec_double("latency-budget", "Latency budget",
+                          "Change gate: milliseconds a frame may take; each frame's measured time moves a factor on "
+                          "the threshold so that 95% of frames fit (0: off; docs/latency-budget.md)",
+                          0.0, MAX_LATENCY_BUDGET, DEFAULT_LATENCY_BUDGET, playing));
 
   gst_element_class_set_static_metadata(element_class, "Block-sparse CNN inference", "Filter/Analyzer/Video",
                                         "Runs an ONNX network on the changed blocks of video frames, copying the "
@@ -264,6 +278,7 @@ static void gst_block_copy_policy_init(GstBlockCopyPolicy *self) {
     s->std[c] = DEFAULT_STD[c];
   }
   s->emit_stats = DEFAULT_EMIT_STATS;
+  s->latency_budget_ms = DEFAULT_LATENCY_BUDGET;
   s->cost_target = DEFAULT_COST_TARGET;
   s->learning_rate = DEFAULT_LEARNING_RATE;
   s->update_interval = DEFAULT_UPDATE_INTERVAL;
@@ -331,6 +346,9 @@ static void gst_block_copy_policy_set_property(GObject *object, guint prop_id, c
     case PROP_POLICY_FILE:
       s.policy_file = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
+    case PROP_LATENCY_BUDGET:
+      s.latency_budget_ms = g_value_get_double(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -389,6 +407,9 @@ static void gst_block_copy_policy_get_property(GObject *object, guint prop_id, G
     case PROP_POLICY_FILE:
       g_value_set_string(value, s.policy_file.empty() ? nullptr : s.policy_file.c_str());
       break;
+    case PROP_LATENCY_BUDGET:
+      g_value_set_double(value, s.latency_budget_ms);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -410,6 +431,12 @@ static gboolean gst_block_copy_policy_open(GstSparseinferElement *element) {
       GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid property 'std': a value is 0."), (nullptr));
       return FALSE;
     }
+  if (settings.latency_budget_ms > 0 && settings.gate != sg::BlockGateKind::Change) {
+    GST_ELEMENT_ERROR(
+        self, LIBRARY, SETTINGS,
+        ("Invalid property 'latency-budget': it moves the change gate's threshold and needs gate=change."), (nullptr));
+    return FALSE;
+  }
   try {
     self->driver->open(settings);
   } catch (const sg::DescriptionError &e) {
@@ -545,6 +572,8 @@ static GstFlowReturn gst_block_copy_policy_process(GstSparseinferElement *elemen
       gst_structure_set(st, "policy-ms", G_TYPE_DOUBLE, frame.policy_ms, "information-gain", G_TYPE_DOUBLE,
                         frame.information_gain, "reward", G_TYPE_DOUBLE, frame.reward, "cost", G_TYPE_DOUBLE,
                         frame.cost, "running-cost", G_TYPE_DOUBLE, frame.running_cost, nullptr);
+    else
+      gst_structure_set(st, "threshold", G_TYPE_DOUBLE, frame.threshold, nullptr);
     gst_sparseinfer_element_post_stats(element, st);
   }
   return GST_FLOW_OK;

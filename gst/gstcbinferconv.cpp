@@ -59,6 +59,13 @@
  * prediction shrinks, and after 15 skips in a row one frame is inferred
  * anyway to measure again, so QoS never stops inference for good.
  *
+ * With latency-budget (milliseconds, change mode) each frame's processing
+ * time moves a factor on threshold-scale: a frame above the controller's set
+ * point raises the thresholds at once, frames below it lower them slowly, and
+ * the set point sits under the budget by the spread of recent frames, so
+ * that about 95% of frames fit (docs/latency-budget.md). It may change while
+ * playing; 0 turns it off and the thresholds return to threshold-scale.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 videotestsrc num-buffers=100 ! video/x-raw,width=320,height=240 ! videoconvert ! \
@@ -84,6 +91,11 @@
  *     sparseinferoverlay ! videoconvert ! autovideosink
  * ]| A CCTV camera that drops frames when inference falls behind: the frames that get through stay in
  * change mode.
+ * |[
+ * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! \
+ *     cbinferconv model=cbinfer_personlabel.onnx thresholds-file=personlabel.thresholds.json \
+ *     latency-budget=40 emit-stats=true ! fakesink
+ * ]| Keeps 95% of frames within 40 ms by raising the thresholds when frames get slow.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -130,6 +142,8 @@ namespace sg = sparseinfer::gst;
 #define DEFAULT_MAX_DETECTIONS 100
 #define MAX_MAX_DETECTIONS 10000
 #define DEFAULT_EMIT_STATS FALSE
+#define DEFAULT_LATENCY_BUDGET 0.0
+#define MAX_LATENCY_BUDGET 60000.0
 static const gdouble DEFAULT_MEAN[3] = {0.485, 0.456, 0.406};  // ImageNet, on values in [0, 1]
 static const gdouble DEFAULT_STD[3] = {0.229, 0.224, 0.225};
 
@@ -155,6 +169,7 @@ enum {
   PROP_MAX_DETECTIONS,
   PROP_STATS,
   PROP_EMIT_STATS,
+  PROP_LATENCY_BUDGET,
 };
 
 struct _GstCbinferConv {
@@ -329,6 +344,13 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
       g_param_spec_boolean("emit-stats", "Emit statistics",
                            "Post an element message \"sparseinfer-frame-stats\" with each frame's statistics",
                            DEFAULT_EMIT_STATS, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_LATENCY_BUDGET,
+      g_param_spec_double("latency-budget", "Latency budget",
+                          "Change mode: milliseconds a frame may take; each frame's measured time moves a factor on "
+                          "threshold-scale so that 95% of frames fit (0: off). emit-stats then reports "
+                          "threshold-scale per frame (docs/latency-budget.md)",
+                          0.0, MAX_LATENCY_BUDGET, DEFAULT_LATENCY_BUDGET, playing));
 
   gst_element_class_set_static_metadata(element_class, "Change-based CNN inference", "Filter/Analyzer/Video",
                                         "Runs an ONNX network on video frames, recomputing only what changed "
@@ -367,6 +389,7 @@ static void gst_cbinfer_conv_init(GstCbinferConv *self) {
   s->detection.iou_threshold = DEFAULT_NMS_THRESHOLD;
   s->detection.max_detections = DEFAULT_MAX_DETECTIONS;
   s->emit_stats = DEFAULT_EMIT_STATS;
+  s->latency_budget_ms = DEFAULT_LATENCY_BUDGET;
   new (&self->totals) sg::CbinferTotals();
   self->driver = new sg::CbinferDriver();
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), TRUE);
@@ -411,6 +434,9 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
       break;
     case PROP_THRESHOLD_SCALE:
       s.threshold_scale = g_value_get_float(value);
+      break;
+    case PROP_LATENCY_BUDGET:
+      s.latency_budget_ms = g_value_get_double(value);
       break;
     case PROP_REFRESH_INTERVAL:
       s.refresh_interval = g_value_get_uint(value);
@@ -489,6 +515,9 @@ static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue
       break;
     case PROP_THRESHOLD_SCALE:
       g_value_set_float(value, s.threshold_scale);
+      break;
+    case PROP_LATENCY_BUDGET:
+      g_value_set_double(value, s.latency_budget_ms);
       break;
     case PROP_REFRESH_INTERVAL:
       g_value_set_uint(value, s.refresh_interval);
@@ -736,8 +765,13 @@ static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, Gs
   GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": inferred %d dense %d changed %.3f macs %.3f %.2f ms",
                  stats->frame_index, stats->inferred, stats->dense_frame, stats->changed_fraction, stats->mac_fraction,
                  stats->process_ms);
-  if (settings.emit_stats)
-    gst_sparseinfer_element_post_stats(element, sg::frame_stats_structure(GST_BASE_TRANSFORM(self), buf, stats));
+  if (settings.emit_stats) {
+    GstStructure *st = sg::frame_stats_structure(GST_BASE_TRANSFORM(self), buf, stats);
+    // The scale this frame's thresholds ran with: threshold-scale times the latency budget's factor.
+    if (frame.inferred && frame.threshold_scale > 0)
+      gst_structure_set(st, "threshold-scale", G_TYPE_DOUBLE, frame.threshold_scale, nullptr);
+    gst_sparseinfer_element_post_stats(element, st);
+  }
   gst_sparseinfer_frame_stats_unref(stats);
   return GST_FLOW_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/video_setup.h"
+#include "control/latency_budget.h"
 #include "sparseinfer/decode.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
@@ -47,6 +48,9 @@ void print_stream_help(std::ostream& os) {
         "  --thresholds FILE     per-layer thresholds written by `sparseinfer calibrate`\n"
         "  --threshold T         one threshold for every layer (default 0: exact)\n"
         "  --threshold-scale S   multiply every threshold by S (default 1)\n"
+        "  --latency-budget MS   change mode, or block mode with the change gate: move a factor on the\n"
+        "                        thresholds each frame so frames fit MS milliseconds (0: off; adds\n"
+        "                        threshold_scale to each line; docs/latency-budget.md)\n"
         "  --frames N            stop after N frames (default: the whole video)\n"
         "  --size WxH            network input size (default: the model's, else the video's)\n"
         "  --threads N           cores to use (default: all)\n"
@@ -74,7 +78,7 @@ const std::vector<tools::OptionSpec> kStreamBaseOptions = {
     {"video", true},   {"mode", true},       {"thresholds", true}, {"threshold", true},       {"threshold-scale", true},
     {"frames", true},  {"size", true},       {"threads", true},    {"compare-dense", false},  {"profile", false},
     {"backend", true}, {"block-size", true}, {"gate", true},       {"block-threshold", true}, {"start", true},
-    {"decode", false}, {"raw-video", true},  {"frame-size", true},
+    {"decode", false}, {"raw-video", true},  {"frame-size", true}, {"latency-budget", true},
 };
 
 // The base options plus the policy gate's (tools/policy_gate_options.h).
@@ -185,6 +189,22 @@ int cmd_stream(const std::vector<std::string>& argv) {
     throw UsageError("--threshold and --threshold-scale take numbers");
   }
 
+  LatencyBudgetSettings budget;
+  if (args.has("latency-budget")) {
+    budget.budget_ms = tools::parse_double(args.value("latency-budget"), "--latency-budget");
+    if (!(budget.budget_ms >= 0)) throw UsageError("--latency-budget must be >= 0 ms");
+    if (mode_name == "dense" || policy_gate)
+      throw UsageError(
+          "--latency-budget acts on the thresholds: it needs --mode change, or --mode block --gate change");
+    const bool base_zero = block_mode ? !args.has("block-threshold") ||
+                                            parse_float(args.value("block-threshold"), "--block-threshold") == 0.0f
+                                      : !args.has("thresholds") && threshold == 0.0f;
+    if (budget.budget_ms > 0 && (base_zero || scale == 0.0f))
+      throw UsageError(std::string("--latency-budget scales the thresholds, so they must not be 0: give ") +
+                       (block_mode ? "--block-threshold T" : "--thresholds FILE or --threshold T") + " above 0");
+  }
+  LatencyBudgetController controller(budget);
+
   const Backend backend = tools::parse_backend(args.value("backend", "auto"), "--backend");
   const std::string video = args.value("video");
   std::optional<std::pair<int64_t, int64_t>> raw_size, frame_size;
@@ -240,7 +260,9 @@ int cmd_stream(const std::vector<std::string>& argv) {
   Tensor frame;
   if (!reader.skip(start)) throw UsageError("--start " + std::to_string(start) + ": the video ends before that frame");
   for (int64_t f = 0; f < max_frames && reader.next(frame); ++f) {
+    if (controller.enabled()) state->set_threshold_scale(static_cast<float>(scale * controller.factor()));
     FrameResult r = engine.run(*state, {&frame});
+    controller.observe(r.times.total_ms, r.dense_frame);
     std::string line = "{\"frame\":" + std::to_string(start + f) +
                        ",\"dense_frame\":" + (r.dense_frame ? "true" : "false") +
                        ",\"ms\":" + fixed(r.times.total_ms, 3) + ",\"mac_fraction\":" + fixed(r.mac_fraction(), 6);
@@ -264,6 +286,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
             ",\"gather\":" + fixed(t.gather_ms, 3) + ",\"gemm\":" + fixed(t.gemm_ms, 3) +
             ",\"update\":" + fixed(t.update_ms, 3) + ",\"other\":" + fixed(t.other_ms, 3) + "}";
     if (block_mode) line += ",\"executed_fraction\":" + fixed(r.executed_fraction, 6);
+    if (controller.enabled()) line += ",\"threshold_scale\":" + fixed(state->threshold_scale(), 5);
     if (policy) line += tools::policy_json(*policy);
     line += ",\"state_bytes\":" + std::to_string(state->state_bytes());
     if (!r.layer_ms.empty()) {

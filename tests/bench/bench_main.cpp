@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "control/latency_budget.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
 #include "sparseinfer/model_description.h"
@@ -55,6 +56,7 @@ struct Args {
   // >= 0: time clip frames start.. after `warmup` frames before them on the
   // same stream (so sparse modes start warm); -1: warm up, reset, time from 0.
   int start = -1;
+  double latency_budget_ms = 0;  // change and block (change gate) modes: core/control/latency_budget.h
   bool help = false;
 };
 
@@ -63,6 +65,7 @@ const char* const kUsage =
     "                         [--modes dense,change] [--thresholds F.json | --threshold T]\n"
     "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n"
     "                         [--outputs-out DIR] [--profile] [--start S] [--block-size B] [--block-threshold T]\n"
+    "                         [--latency-budget MS]\n"
     "                         [--gate change|policy [--cost-target T] [--learning-rate L]\n"
     "                          [--update-interval N] [--policy-file F] [--no-train] [--policy-seed N]]\n";
 
@@ -71,7 +74,7 @@ const std::vector<tools::OptionSpec> kBaseOptions = {
     {"modes", true},      {"threads", true},         {"backend", true},   {"warmup", true},
     {"frames-out", true}, {"thresholds", true},      {"threshold", true}, {"start", true},
     {"block-size", true}, {"block-threshold", true}, {"gate", true},      {"outputs-out", true},
-    {"profile", false},
+    {"profile", false},   {"latency-budget", true},
 };
 
 std::vector<tools::OptionSpec> options() {
@@ -111,6 +114,8 @@ Args parse(const std::vector<std::string>& argv) {
   if (p.has("block-size"))
     a.block_size = static_cast<int>(tools::parse_int(p.value("block-size"), "--block-size", 1, 4096));
   if (p.has("block-threshold")) a.block_threshold = tools::parse_float(p.value("block-threshold"), "--block-threshold");
+  if (p.has("latency-budget")) a.latency_budget_ms = tools::parse_double(p.value("latency-budget"), "--latency-budget");
+  if (!(a.latency_budget_ms >= 0)) throw tools::UsageError("--latency-budget must be >= 0 ms");
   a.gate = p.value("gate", "change");
   a.parsed = p;
   if (a.gate != "change" && a.gate != "policy") throw tools::UsageError("--gate must be change or policy");
@@ -236,9 +241,15 @@ int main(int argc, char** argv) {
       policy::PolicyGateTimes policy_sum;
       double mac_exec = 0, mac_dense = 0, mse_sum = 0, agree_sum = 0, agree_min = 1, executed_sum = 0;
       bool has_agreement = false;
+      // Only the sparse modes have thresholds for the budget to move.
+      LatencyBudgetSettings budget;
+      if (opt.mode == Mode::Change || (opt.mode == Mode::Block && !gate)) budget.budget_ms = args.latency_budget_ms;
+      LatencyBudgetController controller(budget);
       for (size_t f = 0; f < frames.size(); ++f) {
         const double cpu0 = process_cpu_ms();
+        if (controller.enabled()) state->set_threshold_scale(static_cast<float>(controller.factor()));
         FrameResult r = engine.run(*state, {&frames[f]});
+        controller.observe(r.times.total_ms, r.dense_frame);
         cpu_ms.push_back(process_cpu_ms() - cpu0);
         ms.push_back(r.times.total_ms);
         if (f > 0) {  // the first frame is dense in every mode: stages describe the steady state
@@ -298,6 +309,12 @@ int main(int argc, char** argv) {
           ",\"gemm\":" + num(stages.gemm_ms / steady, 3) + ",\"update\":" + num(stages.update_ms / steady, 3) +
           ",\"other\":" + num(stages.other_ms / steady, 3) + "}";
       if (calibrated && opt.mode == Mode::Change) line += ",\"thresholds\":" + tools::json_string(args.thresholds);
+      if (controller.enabled()) {
+        std::vector<double> sorted = ms;
+        std::sort(sorted.begin(), sorted.end());
+        line += ",\"latency_budget_ms\":" + num(args.latency_budget_ms, 3) +
+                ",\"ms_p95\":" + num(sorted[std::min(sorted.size() - 1, size_t(0.95 * double(sorted.size())))], 3);
+      }
       if (args.start >= 0)
         line += ",\"start\":" + std::to_string(args.start) + ",\"warmup\":" + std::to_string(args.warmup);
       if (opt.mode == Mode::Block)

@@ -3,7 +3,7 @@
 
 The layers, bottom to top (DESIGN.md): the public API and core basics,
 model, ops, then the backends cpu | kernels (neither includes the other),
-engine (with io), dual and policy (neither includes the other), the tools library, the cli on it, gst. A new folder must be given a layer
+engine (with io), dual, policy and control (none includes another), the tools library, the cli on it, gst. A new folder must be given a layer
 here, so the check cannot silently skip code.
 
 Usage: check_include_direction.py [REPO_ROOT]
@@ -19,7 +19,7 @@ LAYERS = [  # (folder relative to the repository root, rank)
     ("core/ops", 2),
     ("core/cpu", 3), ("kernels", 3),
     ("core/engine", 4), ("core/io", 4), ("core/decode", 4),
-    ("core/dual", 5), ("core/policy", 5),
+    ("core/dual", 5), ("core/policy", 5), ("core/control", 5),
     ("core/tools", 6),
     ("core/cli", 7),
     ("gst", 8),

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""latency-budget on cbinferconv and blockcopypolicy in real pipelines through
+python3-gi (issue 18). With a budget far below what a frame takes, the
+thresholds rise frame after frame (threshold-scale in cbinferconv's stats,
+threshold in blockcopypolicy's); set to 0 while playing, the thresholds go
+back to the properties' values on the next frame; settings the budget cannot
+act on (dense mode, a batch, the policy gate) are refused by property name."""
+
+import argparse
+import os
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst  # noqa: E402
+
+VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+failures = []
+
+
+def check(name, ok, detail=""):
+    print(("ok   " if ok else "FAIL ") + name + (": " + detail if detail else ""))
+    if not ok:
+        failures.append(name)
+
+
+def run(desc, stats_name, fields, on_frame=None, timeout_s=300):
+    """Plays `desc` to EOS or an error; returns the stats messages' `fields` per frame and the error."""
+    p = Gst.parse_launch(desc)
+    bus = p.get_bus()
+    p.set_state(Gst.State.PLAYING)
+    frames, error = [], None
+    while True:
+        msg = bus.timed_pop(timeout_s * Gst.SECOND)
+        if msg is None:
+            error = "timeout"
+            break
+        if msg.type == Gst.MessageType.ELEMENT and msg.get_structure().get_name() == stats_name:
+            s = msg.get_structure()
+            frames.append({k: s.get_value(k) for k in fields if s.has_field(k)})
+            if on_frame:
+                on_frame(p, frames)
+        elif msg.type == Gst.MessageType.ERROR:
+            error = msg.parse_error()[0].message
+            break
+        elif msg.type == Gst.MessageType.EOS:
+            break
+    p.set_state(Gst.State.NULL)
+    return frames, error
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", required=True)
+    ap.add_argument("--thresholds", required=True)
+    a = ap.parse_args()
+    person = os.path.join(a.models, "cbinfer_personlabel.onnx")
+    for f in (person, a.thresholds, VTEST):
+        if not os.path.exists(f):
+            sys.exit(f"missing input {f}")
+    Gst.init(None)
+    # vtest.avi's frames 0-11 at 192x144: people walk through all of them.
+    src = (f"filesrc location={VTEST} ! decodebin ! videoconvert ! videoscale ! "
+           "video/x-raw,format=RGB,width=192,height=144 ! identity eos-after=12")
+    conv = f"cbinferconv name=infer model={person} thresholds-file={a.thresholds} emit-stats=true threads=1"
+    fields = ("dense-frame", "process-ms", "threshold-scale", "mac-fraction")
+
+    # A budget of 0.01 ms: no frame fits, so every change frame raises the factor.
+    frames, error = run(f"{src} ! {conv} latency-budget=0.01 ! fakesink", "sparseinfer-frame-stats", fields)
+    scales = [f.get("threshold-scale") for f in frames if not f["dense-frame"]]
+    check("cbinferconv: runs to EOS with a budget", error is None and len(frames) == 12, f"error={error}")
+    check("cbinferconv: the first change frame runs at threshold-scale 1", bool(scales) and scales[0] == 1.0,
+          str(scales))
+    check("cbinferconv: the thresholds rise while frames miss the budget",
+          len(scales) == 11 and all(b >= a for a, b in zip(scales, scales[1:])) and scales[1] > 1 and scales[-1] > 10,
+          str(scales))
+
+    # Turned off while playing (after the 6th frame's message): back to threshold-scale (2 here) from the next
+    # frame the element starts; the last frames certainly start after it.
+    def switch_off(p, seen):
+        if len(seen) == 6:
+            p.get_by_name("infer").set_property("latency-budget", 0.0)
+
+    frames, error = run(f"{src} ! {conv} threshold-scale=2 latency-budget=0.01 ! fakesink",
+                        "sparseinfer-frame-stats", fields, on_frame=switch_off)
+    scales = [f.get("threshold-scale") for f in frames]
+    check("cbinferconv: latency-budget=0 while playing restores threshold-scale",
+          error is None and len(scales) == 12 and scales[5] > 2 and all(s == 2.0 for s in scales[9:]), str(scales))
+
+    frames, error = run(f"{src} ! {conv} mode=dense latency-budget=20 ! fakesink", "sparseinfer-frame-stats", fields)
+    check("cbinferconv: a budget in dense mode is refused by property name",
+          error is not None and "latency-budget" in error, str(error))
+    frames, error = run(f"{src} ! {conv} model-instance-id=budget-test batch-timeout=1000 latency-budget=20 ! fakesink",
+                        "sparseinfer-frame-stats", fields)
+    check("cbinferconv: a budget with batch-timeout is refused by property name",
+          error is not None and "latency-budget" in error, str(error))
+
+    block = (f"blockcopypolicy name=infer model={person} block-size=32 threshold=0.05 threads=1 emit-stats=true "
+             "latency-budget=0.01")
+    frames, error = run(f"{src} ! {block} ! fakesink", "sparseinfer-block-stats",
+                        ("dense-frame", "threshold", "executed-fraction"))
+    thresholds = [f.get("threshold") for f in frames if not f["dense-frame"]]
+    check("blockcopypolicy: runs to EOS with a budget", error is None and len(frames) == 12, f"error={error}")
+    check("blockcopypolicy: the threshold rises from the property's while frames miss the budget",
+          len(thresholds) == 11 and abs(thresholds[0] - 0.05) < 1e-6 and thresholds[-1] > 0.5, str(thresholds))
+    frames, error = run(f"{src} ! {block} gate=policy ! fakesink", "sparseinfer-block-stats", ("dense-frame",))
+    check("blockcopypolicy: a budget with gate=policy is refused by property name",
+          error is not None and "latency-budget" in error, str(error))
+
+    print(f"{len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
