@@ -28,9 +28,13 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 // of its inputs: 1.2-1.3x dense per frame at 3840x2160. One row in
 // kSampleRowStride tells such a frame apart for 1/16 of a pass; the gate then
 // accepts every pixel (the state takes the whole input, exactly what the
-// dense kernel computes from) without flagging or listing any.
+// dense kernel computes from) without flagging or listing any. The bar is
+// below the convolution's 90%: a window spreads 80% of scattered changed
+// inputs over nearly every output (segnet_small's stem at 1280x720, vtest at
+// threshold 0: 89% accepted -> 94% of outputs, dense after 0.4 s of detection
+// and listing, 1.2x a dense frame).
 constexpr int64_t kSampleRowStride = 16;
-constexpr double kAllBeyond = 0.9;
+constexpr double kAllBeyond = 0.8;
 
 // True when more than kAllBeyond of the sampled pixels differ from the state
 // by more than the threshold in some channel (eq. 3, on every 16th row).
