@@ -20,6 +20,8 @@ std::unique_ptr<ChangeKernel> make_concat_change_kernel(const Node&, Op&, const 
                                                         const std::vector<const Tensor*>&);
 std::unique_ptr<ChangeKernel> make_upsample_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
                                                           const std::vector<const Tensor*>&);
+std::unique_ptr<ChangeKernel> make_resize_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
+                                                        const std::vector<const Tensor*>&);
 
 void run_op_densely(Op& op, ChangeStep& s) {
   auto t0 = std::chrono::steady_clock::now();
@@ -163,6 +165,7 @@ std::unique_ptr<ChangeKernel> make_change_kernel(const Node& node, Op& op, const
   if (auto k = make_eltwise_change_kernel(node, op, inputs, outputs)) return k;
   if (auto k = make_concat_change_kernel(node, op, inputs, outputs)) return k;
   if (auto k = make_upsample_change_kernel(node, op, inputs, outputs)) return k;
+  if (auto k = make_resize_change_kernel(node, op, inputs, outputs)) return k;
   return std::make_unique<DenseFallbackKernel>(op);
 }
 
