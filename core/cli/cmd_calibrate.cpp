@@ -45,7 +45,9 @@ void print_calibrate_help(std::ostream& os) {
         "  --factor F              growth factor of the search (default 2, refined after)\n"
         "  --first-share S         share of the loss budget given to the first layer, the rest\n"
         "                          split evenly (default 0.5: the paper lets the first layer\n"
-        "                          introduce most of the loss)\n";
+        "                          introduce most of the loss)\n"
+        "  --gate KIND             the change-mode gate the thresholds are for (default threshold;\n"
+        "                          see `stream --help`); stream and the element must use the same\n";
 }
 
 namespace {
@@ -73,8 +75,8 @@ struct Calibration {
 }  // namespace
 
 const std::vector<tools::OptionSpec> kCalibrateOptions = {
-    {"video", true}, {"max-loss", true}, {"metric", true},  {"out", true},    {"frames", true},
-    {"size", true},  {"threads", true},  {"initial", true}, {"factor", true}, {"first-share", true},
+    {"video", true},   {"max-loss", true}, {"metric", true}, {"out", true},         {"frames", true}, {"size", true},
+    {"threads", true}, {"initial", true},  {"factor", true}, {"first-share", true}, {"gate", true},
 };
 
 int cmd_calibrate(const std::vector<std::string>& argv) {
@@ -120,6 +122,7 @@ int cmd_calibrate(const std::vector<std::string>& argv) {
   opt.input_shapes = {setup.input_shape};
   Engine dense(setup.model, opt);
   opt.mode = Mode::Change;
+  opt.gate = args.value("gate", "threshold");
   Engine change(setup.model, opt);
   std::vector<Tensor> dense_outputs;
   {
