@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """MAC fraction against accuracy for every change-mode gate (CBinfer's threshold
 gate, Skip-Conv's input-norm, output-norm and structured gates; docs/gates.md)
-over a threshold sweep, on vtest.avi at 768x576.
+over a threshold sweep, on vtest.avi (frames 0-299 only).
 
 For the person-labelling network the accuracy is the argmax agreement with the
 dense engine (mean over frames, and the worst frame); for the SSDLite pedestrian
@@ -13,7 +13,7 @@ out). One threshold is shared by every layer (Skip-Conv §3.2.1 shares its
 margin). Writes DIR/gate_curves.json and DIR/gate_curves.png.
 
 Usage: gate_curves.py --sweep-bin build/tests/bench/sparseinfer-gate-sweep --out DIR
-       [--segments 0:20,140:20,280:20] [--models person,ssd,selfie] [--threads 2] [--jobs 1]
+       [--segments START:COUNT,...] [--models person,ssd,selfie] [--gates ...] [--threads 2] [--jobs 1]
 """
 
 import argparse
@@ -34,20 +34,23 @@ MODELS = {
     "ssd": os.path.join(MODELS_DIR, "pretrained", "ssdlite_mbv2_pedestrian_dyn.onnx"),
     "selfie": os.path.join(MODELS_DIR, "pretrained", "mp_selfie_segmentation_dyn.onnx"),
 }
-SIZE = "768x576"
+# The person network at the clip's size (its thresholds were calibrated
+# there); the two pretrained networks at half size to fit the sweep in time.
+SIZES = {"person": "768x576", "ssd": "384x288", "selfie": "384x288"}
+SEGMENTS = {"person": "0:8,290:8", "ssd": "0:10,145:10,290:10", "selfie": "0:10,145:10,290:10"}
 GATES = ["threshold", "input-norm", "output-norm", "input-norm-2x2", "input-norm-4x4", "input-norm-8x8",
          "output-norm-2x2", "output-norm-4x4", "output-norm-8x8"]
-# Threshold sweeps per model and gate family, log-spaced, chosen on these
-# frames so each family spans from near-exact to most of the work skipped.
-# The norm gates sum over the channels and the output-norm gate multiplies by
-# ||W||_1, so their thresholds live on other scales than CBinfer's.
+# Threshold sweeps per model and gate family, log-spaced, chosen with a probe
+# on frames 0-4 so each family spans from near-exact to most of the work
+# skipped. The norm gates sum over the channels and the output-norm gate
+# multiplies by ||W||_1, so their thresholds live on other scales than CBinfer's.
 SWEEPS = {
-    "person": {"threshold": [0.02, 0.05, 0.1, 0.2, 0.4], "input-norm": [0.2, 0.5, 1, 2, 4, 8],
-               "output-norm": [5, 10, 20, 40, 80, 160, 320]},
-    "ssd": {"threshold": [0.02, 0.05, 0.1, 0.2, 0.4], "input-norm": [0.2, 0.5, 1, 2, 4, 8],
-            "output-norm": [5, 10, 20, 40, 80, 160, 320]},
-    "selfie": {"threshold": [0.02, 0.05, 0.1, 0.2, 0.4], "input-norm": [0.2, 0.5, 1, 2, 4, 8],
-               "output-norm": [5, 10, 20, 40, 80, 160, 320]},
+    "person": {"threshold": [0.1, 0.2, 0.3, 0.5, 0.8], "input-norm": [0.3, 0.6, 1, 2, 4],
+               "output-norm": [30, 60, 100, 300, 1000]},
+    "ssd": {"threshold": [0.03, 0.1, 0.2, 0.3, 0.5, 1], "input-norm": [0.1, 0.3, 1, 3, 5],
+            "output-norm": [30, 100, 300, 1000, 3000]},
+    "selfie": {"threshold": [0.005, 0.01, 0.03, 0.1, 0.3], "input-norm": [0.01, 0.03, 0.1, 0.3, 1],
+               "output-norm": [3, 10, 30, 100, 300]},
 }
 
 
@@ -56,7 +59,7 @@ def family(gate):
 
 
 def run_model(binary, model, segments, threads, gates, log_path):
-    command = [binary, "--model", MODELS[model], "--video", VIDEO, "--size", SIZE, "--segments", segments]
+    command = [binary, "--model", MODELS[model], "--video", VIDEO, "--size", SIZES[model], "--segments", segments]
     if threads:
         command += ["--threads", str(threads)]
     for g in gates:
@@ -115,7 +118,7 @@ def plot(rows, models, path):
         ax.set_xscale("log")
         ax.set_xlabel("MACs executed [% of dense]")
         ax.set_ylabel(labels[m])
-        ax.set_title(f"{titles[m]}, vtest {SIZE}")
+        ax.set_title(f"{titles[m]}, vtest {SIZES[m]}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -124,29 +127,46 @@ def plot(rows, models, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sweep-bin", required=True)
+    parser.add_argument("--sweep-bin")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--segments", default="0:20,140:20,280:20")
+    parser.add_argument("--segments", help="START:COUNT,... (default: SEGMENTS per model)")
     parser.add_argument("--models", default="person,ssd,selfie")
     parser.add_argument("--gates", default=",".join(GATES))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="run nothing: join the rows of earlier gate_curves.json files into --out")
     args = parser.parse_args()
+    if args.merge:
+        rows = []
+        for path in args.merge:
+            with open(path) as f:
+                rows += json.load(f)
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "gate_curves.json"), "w") as f:
+            json.dump(rows, f, indent=1)
+        plot(rows, [m for m in MODELS if any(r["model_name"] == m for r in rows)],
+             os.path.join(args.out, "gate_curves.png"))
+        return 0
+    if not args.sweep_bin:
+        parser.error("--sweep-bin is required (unless --merge)")
     models = args.models.split(",")
     gates = args.gates.split(",")
     for path in [VIDEO, args.sweep_bin] + [MODELS[m] for m in models]:
         if not os.path.isfile(path):
             print(f"gate_curves: {path} not found")
             return 1
-    for s in args.segments.split(","):
-        start, count = (int(x) for x in s.split(":"))
-        if start + count > 300:
-            print(f"gate_curves: segment {s} leaves frames 0-299")
-            return 1
+    segments = {m: args.segments or SEGMENTS[m] for m in models}
+    for m in models:
+        for s in segments[m].split(","):
+            start, count = (int(x) for x in s.split(":"))
+            if start + count > 300:
+                print(f"gate_curves: segment {s} leaves frames 0-299")
+                return 1
     os.makedirs(args.out, exist_ok=True)
     # One run per model: its dense reference is computed once for all gates.
     def execute(m):
-        return m, run_model(args.sweep_bin, m, args.segments, args.threads, gates, os.path.join(args.out, f"{m}.log"))
+        return m, run_model(args.sweep_bin, m, segments[m], args.threads, gates, os.path.join(args.out, f"{m}.log"))
 
     rows = []
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:

@@ -1,7 +1,9 @@
 #include "engine/gates/norm_gate.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 
 #include "cpu/residual_norm.h"
 
@@ -44,9 +46,21 @@ void NormGate::select(const Tensor& input, const ChangeSet& candidates, float th
   auto t1 = Clock::now();
   extract_changes(flags, accepted);
   times->extract_ms += ms_between(t1, Clock::now());
-  // Closed loop: only what is recomputed enters the state.
+  // Closed loop: only what is recomputed enters the state, and of a
+  // structured cell only its candidates: the input of a layer that only gates
+  // read is written at the pixels its change set names (the producer's
+  // transient buffer, change_executor.cpp), so elsewhere it may hold another
+  // layer's values. The state there is what the layer computed from before,
+  // so recomputing those pixels from it is exact.
   auto t2 = Clock::now();
-  copy_pixels(input.f32(), state.reference.f32(), shape[1], shape[2], shape[3], accepted.pixels, threads);
+  if (cell_ == 1 || rescan || candidates.kind == ChangeSet::Kind::All) {
+    copy_pixels(input.f32(), state.reference.f32(), shape[1], shape[2], shape[3], accepted.pixels, threads);
+  } else {
+    std::vector<int32_t> valid;
+    std::set_intersection(accepted.pixels.begin(), accepted.pixels.end(), candidates.pixels.begin(),
+                          candidates.pixels.end(), std::back_inserter(valid));
+    copy_pixels(input.f32(), state.reference.f32(), shape[1], shape[2], shape[3], valid, threads);
+  }
   times->detect_ms += ms_between(t0, t1) + ms_between(t2, Clock::now());
   state.last_threshold = threshold;
 }
