@@ -84,6 +84,10 @@
  *     sparseinferoverlay ! videoconvert ! autovideosink
  * ]| A CCTV camera that drops frames when inference falls behind: the frames that get through stay in
  * change mode.
+ * |[
+ * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! \
+ *     cbinferconv model=cbinfer_personlabel.onnx gate=output-norm-4x4 threshold=100 ! fakesink
+ * ]| Skip-Convolutions' structured output-norm gate instead of CBinfer's threshold gate (docs/gates.md).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -172,10 +172,12 @@ int cmd_stream(const std::vector<std::string>& argv) {
   const std::vector<std::string> engine_gates = gate_names();
   const bool engine_gate = std::find(engine_gates.begin(), engine_gates.end(), gate_name) != engine_gates.end();
   if (!engine_gate && !(block_mode && (gate_name == "change" || gate_name == "policy"))) {
-    std::string choices = block_mode ? "change, policy" : "";
+    std::string choices;
     for (const std::string& g : engine_gates)
       if (!block_mode || g.find('x') != std::string::npos) choices += (choices.empty() ? "" : ", ") + g;
-    throw UsageError("--gate " + gate_name + ": must be one of " + choices);
+    throw UsageError(block_mode ? "--gate must be change or policy, or a structured gate: " + choices + " (got " +
+                                      gate_name + ")"
+                                : "--gate " + gate_name + ": must be one of " + choices);
   }
   const bool policy_gate = block_mode && gate_name == "policy";
   if (!policy_gate && tools::has_policy_options(args))
