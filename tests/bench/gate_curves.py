@@ -37,7 +37,7 @@ MODELS = {
 # The person network at the clip's size (its thresholds were calibrated
 # there); the two pretrained networks at half size to fit the sweep in time.
 SIZES = {"person": "768x576", "ssd": "384x288", "selfie": "384x288"}
-SEGMENTS = {"person": "0:8,290:8", "ssd": "0:10,145:10,290:10", "selfie": "0:10,145:10,290:10"}
+SEGMENTS = {"person": "0:6,290:6", "ssd": "0:10,145:10,290:10", "selfie": "0:10,145:10,290:10"}
 GATES = ["threshold", "input-norm", "output-norm", "input-norm-2x2", "input-norm-4x4", "input-norm-8x8",
          "output-norm-2x2", "output-norm-4x4", "output-norm-8x8"]
 # Threshold sweeps per model and gate family, log-spaced, chosen with a probe
@@ -45,8 +45,8 @@ GATES = ["threshold", "input-norm", "output-norm", "input-norm-2x2", "input-norm
 # skipped. The norm gates sum over the channels and the output-norm gate
 # multiplies by ||W||_1, so their thresholds live on other scales than CBinfer's.
 SWEEPS = {
-    "person": {"threshold": [0.1, 0.2, 0.3, 0.5, 0.8], "input-norm": [0.3, 0.6, 1, 2, 4],
-               "output-norm": [30, 60, 100, 300, 1000]},
+    "person": {"threshold": [0.1, 0.2, 0.3, 0.8], "input-norm": [0.3, 0.6, 1, 4],
+               "output-norm": [30, 100, 300, 1000]},
     "ssd": {"threshold": [0.03, 0.1, 0.2, 0.3, 0.5, 1], "input-norm": [0.1, 0.3, 1, 3, 5],
             "output-norm": [30, 100, 300, 1000, 3000]},
     "selfie": {"threshold": [0.005, 0.01, 0.03, 0.1, 0.3], "input-norm": [0.01, 0.03, 0.1, 0.3, 1],
@@ -67,6 +67,8 @@ def run_model(binary, model, segments, threads, gates, log_path):
     result = subprocess.run(command, capture_output=True, text=True)
     with open(log_path, "w") as log:
         log.write(" ".join(command) + "\n" + result.stderr)
+    with open(log_path.replace(".log", ".jsonl"), "w") as raw:  # the lines as printed, for --raw
+        raw.write(result.stdout)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.strip()[-500:]}")
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -115,7 +117,7 @@ def plot(rows, models, path):
             k = gate.split("-")[-1] if gate.endswith("x2") or gate.endswith("x4") or gate.endswith("x8") else ""
             ax.plot([100 * p[0] for p in pts], [p[1] for p in pts], linestyle=styles[k], marker=markers[k],
                     color=colors[family(gate)], label=gate, markersize=4)
-        ax.set_xscale("log")
+        ax.set_xlim(0, 100)
         ax.set_xlabel("MACs executed [% of dense]")
         ax.set_ylabel(labels[m])
         ax.set_title(f"{titles[m]}, vtest {SIZES[m]}")
@@ -136,12 +138,18 @@ def main():
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--merge", nargs="+", metavar="JSON",
                         help="run nothing: join the rows of earlier gate_curves.json files into --out")
+    parser.add_argument("--raw", nargs="+", metavar="MODEL=JSONL", default=[],
+                        help="with --merge: also the lines sparseinfer-gate-sweep printed for MODEL")
     args = parser.parse_args()
-    if args.merge:
+    if args.merge or args.raw:
         rows = []
-        for path in args.merge:
+        for path in args.merge or []:
             with open(path) as f:
                 rows += json.load(f)
+        for spec in args.raw:
+            model, path = spec.split("=", 1)
+            with open(path) as f:
+                rows += summarize(model, [json.loads(line) for line in f if line.startswith("{")])
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "gate_curves.json"), "w") as f:
             json.dump(rows, f, indent=1)
