@@ -83,6 +83,7 @@ def summarize(model, lines):
         if line["gate"] == "dense":
             continue
         row = {k: v for k, v in line.items() if k != "detections"}
+        row["model"] = os.path.relpath(os.path.realpath(row["model"]), os.path.realpath(os.path.join(HERE, "..", "..")))
         row["model_name"] = model
         if "detections" in line:
             row["ap50"] = ap50(line["detections"], dense)
