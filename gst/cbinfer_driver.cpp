@@ -113,6 +113,7 @@ std::vector<std::pair<std::string, std::string>> engine_spec(const CbinferSettin
   return {
       {"model", error ? settings.model_path : path.string()},
       {"mode", mode_name(settings.mode)},
+      {"gate", settings.gate},
       {"backend", backend_name(settings.backend)},
       {"threads", std::to_string(settings.threads)},
       {"input-width", std::to_string(settings.input_width)},
@@ -147,6 +148,7 @@ void CbinferDriver::open(const CbinferSettings& settings) {
     EngineOptions options;
     options.backend = settings.backend;
     options.mode = settings.mode;
+    options.gate = settings.gate;
     options.threads = settings.threads;
     try {
       shared = EngineCache::process().acquire<SharedEngine>(
@@ -175,6 +177,7 @@ void CbinferDriver::open(const CbinferSettings& settings) {
     EngineOptions probe;
     probe.backend = settings.backend;
     probe.mode = settings.mode;
+    probe.gate = settings.gate;
     probe.threads = 1;
     probe.input_shapes = {{1, 3, declared_dim(*model, 2) ? declared_dim(*model, 2) : kProbeSize,
                            declared_dim(*model, 3) ? declared_dim(*model, 3) : kProbeSize}};
@@ -266,6 +269,7 @@ bool CbinferDriver::configure(int frame_width, int frame_height) {
     EngineOptions options;
     options.backend = settings_.backend;
     options.mode = settings_.mode;
+    options.gate = settings_.gate;
     options.threads = settings_.threads;
     options.input_shapes = {{1, 3, h, w}};
     engine_ = std::make_shared<const Engine>(*model_, options);

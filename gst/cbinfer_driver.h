@@ -40,6 +40,7 @@ using sparseinfer::DetectionParams;
 struct CbinferSettings {
   std::string model_path;
   Mode mode = Mode::Change;
+  std::string gate = "threshold";  // change mode: the gate kind (EngineOptions::gate, docs/gates.md)
   Backend backend = Backend::Auto;
   int threads = 0;
   // Network input size; 0 takes the model's declared size, or the frame's

@@ -96,6 +96,10 @@
  *     cbinferconv model=cbinfer_personlabel.onnx thresholds-file=personlabel.thresholds.json \
  *     latency-budget=40 emit-stats=true ! fakesink
  * ]| Keeps 95% of frames within 40 ms by raising the thresholds when frames get slow.
+ * |[
+ * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! \
+ *     cbinferconv model=cbinfer_personlabel.onnx gate=output-norm-4x4 threshold=100 ! fakesink
+ * ]| Skip-Convolutions' structured output-norm gate instead of CBinfer's threshold gate (docs/gates.md).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -113,6 +117,7 @@
 
 #include "cbinfer_driver.h"
 #include "element_support.h"
+#include "gate_property.h"
 #include "gstcbinferconv.h"
 #include "gstsparseinferelements.h"
 #include "sparseinfer-meta.h"
@@ -170,6 +175,7 @@ enum {
   PROP_STATS,
   PROP_EMIT_STATS,
   PROP_LATENCY_BUDGET,
+  PROP_GATE,
 };
 
 struct _GstCbinferConv {
@@ -351,6 +357,12 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
                           "threshold-scale so that 95% of frames fit (0: off). emit-stats then reports "
                           "threshold-scale per frame (docs/latency-budget.md)",
                           0.0, MAX_LATENCY_BUDGET, DEFAULT_LATENCY_BUDGET, playing));
+      gobject_class, PROP_GATE,
+      g_param_spec_enum("gate", "Gate",
+                        "Change mode: which input pixels each layer recomputes (threshold: CBinfer; input-norm, "
+                        "output-norm and their KxK structured forms: Skip-Convolutions; docs/gates.md). The "
+                        "threshold properties set the gate's threshold",
+                        GST_TYPE_SPARSEINFER_GATE, 0, ready));
 
   gst_element_class_set_static_metadata(element_class, "Change-based CNN inference", "Filter/Analyzer/Video",
                                         "Runs an ONNX network on video frames, recomputing only what changed "
@@ -366,6 +378,7 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
   gst_type_mark_as_plugin_api(gst_cbinfer_conv_mode_get_type(), (GstPluginAPIFlags)0);
   gst_type_mark_as_plugin_api(gst_cbinfer_conv_channel_order_get_type(), (GstPluginAPIFlags)0);
   gst_type_mark_as_plugin_api(gst_cbinfer_conv_task_get_type(), (GstPluginAPIFlags)0);
+  gst_type_mark_as_plugin_api(GST_TYPE_SPARSEINFER_GATE, (GstPluginAPIFlags)0);
   GST_DEBUG_CATEGORY_INIT(gst_cbinfer_conv_debug, "cbinferconv", 0, "change-based CNN inference");
 }
 
@@ -425,6 +438,9 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
       break;
     case PROP_MODE:
       s.mode = g_value_get_enum(value) == GST_CBINFER_CONV_MODE_DENSE ? si::Mode::Dense : si::Mode::Change;
+      break;
+    case PROP_GATE:
+      s.gate = sg::gate_name_of(g_value_get_enum(value));
       break;
     case PROP_THRESHOLD:
       s.threshold = g_value_get_float(value);
@@ -506,6 +522,9 @@ static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue
       break;
     case PROP_MODE:
       g_value_set_enum(value, s.mode == si::Mode::Dense ? GST_CBINFER_CONV_MODE_DENSE : GST_CBINFER_CONV_MODE_CHANGE);
+      break;
+    case PROP_GATE:
+      g_value_set_enum(value, sg::gate_value_of(s.gate));
       break;
     case PROP_THRESHOLD:
       g_value_set_float(value, s.threshold);

@@ -57,6 +57,8 @@ void print_calibrate_help(std::ostream& os) {
         "  --first-share S         share of the loss budget given to the first layer, the rest\n"
         "                          split evenly (default 0.5: the paper lets the first layer\n"
         "                          introduce most of the loss)\n"
+        "  --gate KIND             the change-mode gate the thresholds are for (default threshold;\n"
+        "                          see `stream --help`); stream and the element must use the same gate\n"
         "\n"
         "Prints one JSON line on stdout: the loss, mean and worst agreement and mean MAC fraction on\n"
         "the calibration frames and on the held-out ones, and whether the held-out frames kept\n"
@@ -160,7 +162,7 @@ std::string span_json(const SpanStats& s, bool agreement) {
 const std::vector<tools::OptionSpec> kCalibrateOptions = {
     {"video", true}, {"max-loss", true}, {"metric", true},  {"out", true},    {"frames", true},
     {"size", true},  {"threads", true},  {"initial", true}, {"factor", true}, {"first-share", true},
-    {"start", true}, {"holdout", true},  {"margin", true},
+    {"start", true}, {"holdout", true},  {"margin", true},  {"gate", true},
 };
 
 int cmd_calibrate(const std::vector<std::string>& argv) {
@@ -211,6 +213,7 @@ int cmd_calibrate(const std::vector<std::string>& argv) {
   opt.input_shapes = {setup.input_shape};
   Engine dense(setup.model, opt);
   opt.mode = Mode::Change;
+  opt.gate = args.value("gate", "threshold");
   Engine change(setup.model, opt);
   std::vector<Tensor> dense_outputs;
   {

@@ -1,6 +1,7 @@
 // `sparseinfer stream`: a video through the engine, one JSON line per frame
 // with what change-based inference did and, optionally, how far it is from
 // the dense engine on the same frame.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -39,10 +40,14 @@ void print_stream_help(std::ostream& os) {
         "Options:\n"
         "  --mode change|dense|block  execution mode (default change)\n"
         "  --block-size B        block mode: block side in input pixels (default 32)\n"
-        "  --gate change|policy  block mode: who picks the blocks (change: blocks whose input moved;\n"
-        "                        policy: the BlockCopy policy net, options below)\n"
-        "  --block-threshold T   block mode, change gate: execute a block when max |frame - last\n"
-        "                        executed frame| over it exceeds T (default 0)\n"
+        "  --gate KIND           change mode: the gate that picks the pixels to recompute: threshold\n"
+        "                        (CBinfer, default), input-norm, output-norm (Skip-Conv eq. 5, 7) or a\n"
+        "                        structured one, input-norm-KxK / output-norm-KxK with K 2, 4 or 8\n"
+        "                        (docs/gates.md). Block mode: who picks the blocks: change (blocks\n"
+        "                        whose input moved, default), policy (the BlockCopy policy net, options\n"
+        "                        below) or a structured norm gate (the block is its cell)\n"
+        "  --block-threshold T   block mode, change or norm gate: execute a block when max |frame -\n"
+        "                        last executed frame| (the norm gate: its norm) over it exceeds T (default 0)\n"
         "  --start N             begin at frame N of the video (default 0)\n"
         "  --backend B           cpu, cuda or auto (default auto: the GPU when one can run the network)\n"
         "  --thresholds FILE     per-layer thresholds written by `sparseinfer calibrate`\n"
@@ -164,10 +169,20 @@ int cmd_stream(const std::vector<std::string>& argv) {
   if (mode_name != "change" && mode_name != "dense" && mode_name != "block")
     throw UsageError("--mode must be change, dense or block");
   const bool block_mode = mode_name == "block";
-  if (!block_mode && (args.has("block-size") || args.has("gate") || args.has("block-threshold")))
-    throw UsageError("--block-size, --gate and --block-threshold need --mode block");
-  const std::string gate_name = args.value("gate", "change");
-  if (gate_name != "change" && gate_name != "policy") throw UsageError("--gate must be change or policy");
+  if (!block_mode && (args.has("block-size") || args.has("block-threshold")))
+    throw UsageError("--block-size and --block-threshold need --mode block");
+  if (mode_name == "dense" && args.has("gate")) throw UsageError("--gate needs --mode change or block");
+  const std::string gate_name = args.value("gate", block_mode ? "change" : "threshold");
+  const std::vector<std::string> engine_gates = gate_names();
+  const bool engine_gate = std::find(engine_gates.begin(), engine_gates.end(), gate_name) != engine_gates.end();
+  if (!engine_gate && !(block_mode && (gate_name == "change" || gate_name == "policy"))) {
+    std::string choices;
+    for (const std::string& g : engine_gates)
+      if (!block_mode || g.find('x') != std::string::npos) choices += (choices.empty() ? "" : ", ") + g;
+    throw UsageError(block_mode ? "--gate must be change or policy, or a structured gate: " + choices + " (got " +
+                                      gate_name + ")"
+                                : "--gate " + gate_name + ": must be one of " + choices);
+  }
   const bool policy_gate = block_mode && gate_name == "policy";
   if (!policy_gate && tools::has_policy_options(args))
     throw UsageError(
@@ -220,6 +235,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
   opt.mode = block_mode ? Mode::Block : mode_name == "change" ? Mode::Change : Mode::Dense;
   if (args.has("block-size"))
     opt.block_size = static_cast<int>(parse_int(args.value("block-size"), "--block-size", 1, 4096));
+  if (engine_gate) opt.gate = gate_name;
   opt.threads = threads;
   opt.input_shapes = {setup.input_shape};
   opt.profile = args.has("profile");

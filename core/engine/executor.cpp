@@ -15,12 +15,18 @@ std::unique_ptr<Executor> make_executor(Plan& plan) {
   Backend& backend = plan.options.backend;
   // auto: the GPU when one is there and can run the whole network.
   if (backend == Backend::Auto) backend = cuda_can_run(plan, nullptr) ? Backend::Cuda : Backend::Cpu;
-  if (backend == Backend::Cuda) return make_cuda_executor(plan);
+  // Validates the gate name in every mode.
+  const GateKind gate = gate_kind_from_name(plan.options.gate);
+  if (backend == Backend::Cuda) {
+    if (plan.options.mode != Mode::Dense && gate != GateKind::Threshold)
+      throw Error("gate '" + plan.options.gate + "': the CUDA backend has the threshold gate only");
+    return make_cuda_executor(plan);
+  }
   switch (plan.options.mode) {
     case Mode::Dense:
       return make_dense_executor(plan);
     case Mode::Change:
-      return make_change_executor(plan, GateKind::Threshold);
+      return make_change_executor(plan, gate);
     case Mode::Block:
       return make_block_executor(plan);
   }

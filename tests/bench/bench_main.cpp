@@ -67,7 +67,10 @@ const char* const kUsage =
     "                         [--outputs-out DIR] [--profile] [--start S] [--block-size B] [--block-threshold T]\n"
     "                         [--latency-budget MS]\n"
     "                         [--gate change|policy [--cost-target T] [--learning-rate L]\n"
-    "                          [--update-interval N] [--policy-file F] [--no-train] [--policy-seed N]]\n";
+    "                          [--update-interval N] [--policy-file F] [--no-train] [--policy-seed N]]\n"
+    "  --gate KIND also takes a gate of the engine (threshold, input-norm, output-norm,\n"
+    "  input-norm-KxK, output-norm-KxK; docs/gates.md): change mode runs it, and block mode\n"
+    "  the structured ones as its block gate.\n";
 
 const std::vector<tools::OptionSpec> kBaseOptions = {
     {"model", true},      {"video", true},           {"frames", true},    {"size", true},
@@ -118,7 +121,11 @@ Args parse(const std::vector<std::string>& argv) {
   if (!(a.latency_budget_ms >= 0)) throw tools::UsageError("--latency-budget must be >= 0 ms");
   a.gate = p.value("gate", "change");
   a.parsed = p;
-  if (a.gate != "change" && a.gate != "policy") throw tools::UsageError("--gate must be change or policy");
+  {
+    const std::vector<std::string> kinds = gate_names();
+    if (a.gate != "change" && a.gate != "policy" && std::find(kinds.begin(), kinds.end(), a.gate) == kinds.end())
+      throw tools::UsageError("--gate " + a.gate + ": must be change, policy or a gate of the engine (docs/gates.md)");
+  }
   if (a.gate != "policy" && tools::has_policy_options(p))
     throw tools::UsageError("the policy options need --gate policy");
   if (a.start >= 0 && a.warmup > a.start) throw tools::UsageError("--warmup cannot exceed --start");
@@ -206,6 +213,7 @@ int main(int argc, char** argv) {
       opt.threads = args.threads;
       opt.input_shapes = {frames[0].shape()};
       opt.block_size = args.block_size;
+      if (args.gate != "change" && args.gate != "policy") opt.gate = args.gate;
       // Timing every layer costs a clock read per layer: only the dense row is profiled.
       opt.profile = args.profile && opt.mode == Mode::Dense;
       Engine engine(model, opt);
@@ -315,6 +323,7 @@ int main(int argc, char** argv) {
         line += ",\"latency_budget_ms\":" + num(args.latency_budget_ms, 3) +
                 ",\"ms_p95\":" + num(sorted[std::min(sorted.size() - 1, size_t(0.95 * double(sorted.size())))], 3);
       }
+      if (opt.mode == Mode::Change) line += ",\"gate\":" + tools::json_string(opt.gate);
       if (args.start >= 0)
         line += ",\"start\":" + std::to_string(args.start) + ",\"warmup\":" + std::to_string(args.warmup);
       if (opt.mode == Mode::Block)

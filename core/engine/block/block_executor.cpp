@@ -6,6 +6,9 @@
 #include "engine/block/block_gate.h"
 #include "engine/block/block_kernel.h"
 #include "engine/block/change_block_gate.h"
+#include "engine/block/norm_block_gate.h"
+#include "engine/gates/gate.h"
+#include "engine/gates/norm_gate.h"
 #include "engine/plan.h"
 #include "sparseinfer/error.h"
 
@@ -67,6 +70,7 @@ class BlockState : public ModeState {
   Scratch scratch;
   GateSettings gates;
   ChangeBlockGate change_gate;      // the default gate
+  std::unique_ptr<NormBlockGate> norm_gate;  // the default instead, with a structured norm gate (EngineOptions::gate)
   std::shared_ptr<BlockGate> gate;  // installed by the caller (a policy), else nullptr
   std::vector<BlockRef> blocks;
   bool fresh = true;  // the next frame executes every block
@@ -84,6 +88,7 @@ class BlockExecutor : public Executor {
                   shape_str(s));
     block_ = p_.options.block_size;
     if (block_ < 1) throw Error("block size must be at least 1, got " + std::to_string(block_));
+    norm_scale_ = block_norm_scale();
     in_h_ = s[2];
     in_w_ = s[3];
     rows_ = (in_h_ + block_ - 1) / block_;
@@ -127,8 +132,10 @@ class BlockExecutor : public Executor {
   }
 
   std::unique_ptr<ModeState> new_state() const override {
-    return std::make_unique<BlockState>(p_, rows_, cols_, block_,
-                                        p_.values[static_cast<size_t>(p_.input_ids[0])].tensor);
+    auto state =
+        std::make_unique<BlockState>(p_, rows_, cols_, block_, p_.values[static_cast<size_t>(p_.input_ids[0])].tensor);
+    if (norm_scale_ > 0.0f) state->norm_gate = std::make_unique<NormBlockGate>(norm_scale_);
+    return state;
   }
 
   std::vector<std::string> threshold_layers() const override { return {kChangeGateLayer}; }
@@ -147,11 +154,12 @@ class BlockExecutor : public Executor {
     auto t0 = Clock::now();
     BlockGateInput gate_in{&frame, &s.executed_frame, dense ? nullptr : &s.previous_grid,
                            dense ? nullptr : &s.previous_output_ptrs, s.frames};
-    BlockGate* gate = s.gate ? s.gate.get() : &s.change_gate;
+    BlockGate* gate = s.gate ? s.gate.get() : s.norm_gate ? static_cast<BlockGate*>(s.norm_gate.get()) : &s.change_gate;
     if (dense) {
       std::fill(s.grid.execute.begin(), s.grid.execute.end(), uint8_t(1));
     } else {
       s.change_gate.set_threshold(s.gates.effective(0));
+      if (s.norm_gate) s.norm_gate->set_threshold(s.gates.effective(0));
       gate->decide(gate_in, s.grid);
     }
     s.blocks.clear();
@@ -226,7 +234,26 @@ class BlockExecutor : public Executor {
   }
 
  private:
+  // EngineOptions::gate in block mode: 0 for the change gate, else the scale
+  // of the structured norm gate (1, or eq. 7's weight norm of the convolution
+  // that reads the network input).
+  float block_norm_scale() const {
+    const GateKind kind = gate_kind_from_name(p_.options.gate);
+    if (kind == GateKind::Threshold) return 0.0f;
+    if (gate_cell(kind) == 1)
+      throw Error("gate '" + p_.options.gate +
+                  "': block mode takes the structured gates (input-norm-4x4, output-norm-8x8, ...) or threshold");
+    if (!gate_is_output_norm(kind)) return 1.0f;
+    for (const Step& step : p_.steps)
+      if (step.node->op_type == "Conv" && step.inputs.size() > 1 && step.inputs[0] == p_.input_ids[0] &&
+          step.inputs[1] >= 0 && p_.values[static_cast<size_t>(step.inputs[1])].kind == ValueKind::Constant)
+        return weight_l1_norm(p_.values[static_cast<size_t>(step.inputs[1])].tensor);
+    throw Error(p_.model.path + ": gate '" + p_.options.gate +
+                "' needs a convolution with constant weights reading the network input");
+  }
+
   const Plan& p_;
+  float norm_scale_ = 0.0f;
   int64_t block_ = 32, in_h_ = 0, in_w_ = 0, rows_ = 0, cols_ = 0;
   std::vector<CellLayout> layouts_;                    // per value id
   std::vector<std::unique_ptr<BlockKernel>> kernels_;  // per step; nullptr: run whole

@@ -44,7 +44,7 @@ class ConvChangeKernel : public ChangeKernel {
                    GateKind gate_kind)
       : op_(op), g_(g), window_(window), weight_(weight), bias_(bias), act_(act) {
     // Spatial windows detect changes through a gate; 1x1 layers reuse their input's indexes (§III-E).
-    if (!g_.is_pointwise()) gate_ = make_gate(gate_kind);
+    if (!g_.is_pointwise()) gate_ = make_gate(gate_kind, *weight_);
     // The implicit-GEMM kernel computes any run of output pixels straight from
     // the input: no patch matrix, no scatter. The dense operator's packed
     // weights serve when it has them; it declines maps under one strip, which

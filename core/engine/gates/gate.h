@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "ops/change_set.h"
@@ -41,9 +42,28 @@ class Gate {
 };
 
 enum class GateKind {
-  Threshold,  // CBinfer eq. (3) with the closed loop of §III-C
+  Threshold,   // CBinfer eq. (3) with the closed loop of §III-C
+  InputNorm,   // Skip-Conv eq. (5): L1 norm of the input residual (input_norm_gate.cpp)
+  OutputNorm,  // Skip-Conv eq. (7): that norm times the weight norm (output_norm_gate.cpp)
+  // Skip-Conv §3.2.3 structured gates: max-pool over k x k, nearest upsample (structured_norm_gate.cpp)
+  InputNorm2x2,
+  InputNorm4x4,
+  InputNorm8x8,
+  OutputNorm2x2,
+  OutputNorm4x4,
+  OutputNorm8x8,
 };
 
-std::unique_ptr<Gate> make_gate(GateKind kind);
+// The gate of one convolution; `weights` are its [Cout, Cin/group, kh, kw]
+// weights (the output-norm gates bound the output residual with them).
+std::unique_ptr<Gate> make_gate(GateKind kind, const Tensor& weights);
+
+// Names as EngineOptions::gate, the CLI and the elements spell them
+// ("threshold", "input-norm", "output-norm-4x4", ...); gate_kinds.cpp.
+GateKind gate_kind_from_name(const std::string& name);  // throws Error naming the gate and the choices
+const char* gate_kind_name(GateKind kind);
+// Structured kinds: the cell side k (1 for the unstructured ones).
+int gate_cell(GateKind kind);
+bool gate_is_output_norm(GateKind kind);
 
 }  // namespace sparseinfer

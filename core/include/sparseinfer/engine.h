@@ -45,7 +45,15 @@ struct EngineOptions {
   bool free_batch = false;
   // Block mode: block side in network-input pixels (BlockCopy §3.1 grid).
   int block_size = 32;
+  // Change mode: the gate that picks the input pixels each layer recomputes,
+  // one of gate_names() (docs/gates.md). Block mode: a structured norm gate
+  // ("input-norm-4x4", ...) replaces the change gate as the default block gate.
+  std::string gate = "threshold";
 };
+
+// The gate kinds EngineOptions::gate takes: "threshold" (CBinfer) and
+// Skip-Conv's norm gates.
+std::vector<std::string> gate_names();
 
 // One executed node of the compiled plan (constant-folded nodes are gone).
 struct LayerInfo {
