@@ -9,6 +9,7 @@
 #include "sparseinfer/decode.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
+#include "sparseinfer/gumbel_gates.h"
 #include "sparseinfer/thresholds.h"
 #include "tools/arg_parser.h"
 #include "tools/arg_values.h"
@@ -40,6 +41,9 @@ void print_stream_help(std::ostream& os) {
         "  --block-size B        block mode: block side in input pixels (default 32)\n"
         "  --gate change|policy  block mode: who picks the blocks (change: blocks whose input moved;\n"
         "                        policy: the BlockCopy policy net, options below)\n"
+        "  --gate gumbel         change mode: Skip-Conv's trained gates from --gates-file instead of\n"
+        "                        the threshold gate; --threshold then moves the cut (logit > T)\n"
+        "  --gates-file FILE     the gates train_gumbel_gates.py wrote (docs/gumbel-gates.md)\n"
         "  --block-threshold T   block mode, change gate: execute a block when max |frame - last\n"
         "                        executed frame| over it exceeds T (default 0)\n"
         "  --start N             begin at frame N of the video (default 0)\n"
@@ -74,7 +78,7 @@ const std::vector<tools::OptionSpec> kStreamBaseOptions = {
     {"video", true},   {"mode", true},       {"thresholds", true}, {"threshold", true},       {"threshold-scale", true},
     {"frames", true},  {"size", true},       {"threads", true},    {"compare-dense", false},  {"profile", false},
     {"backend", true}, {"block-size", true}, {"gate", true},       {"block-threshold", true}, {"start", true},
-    {"decode", false}, {"raw-video", true},  {"frame-size", true},
+    {"decode", false}, {"raw-video", true},  {"frame-size", true}, {"gates-file", true},
 };
 
 // The base options plus the policy gate's (tools/policy_gate_options.h).
@@ -160,10 +164,14 @@ int cmd_stream(const std::vector<std::string>& argv) {
   if (mode_name != "change" && mode_name != "dense" && mode_name != "block")
     throw UsageError("--mode must be change, dense or block");
   const bool block_mode = mode_name == "block";
-  if (!block_mode && (args.has("block-size") || args.has("gate") || args.has("block-threshold")))
-    throw UsageError("--block-size, --gate and --block-threshold need --mode block");
+  const bool gumbel_gate = args.value("gate", "") == "gumbel";
+  if (!block_mode && (args.has("block-size") || (args.has("gate") && !gumbel_gate) || args.has("block-threshold")))
+    throw UsageError("--block-size, --gate change|policy and --block-threshold need --mode block");
+  if (gumbel_gate && mode_name != "change") throw UsageError("--gate gumbel needs --mode change");
+  if (gumbel_gate != args.has("gates-file")) throw UsageError("--gate gumbel and --gates-file FILE go together");
   const std::string gate_name = args.value("gate", "change");
-  if (gate_name != "change" && gate_name != "policy") throw UsageError("--gate must be change or policy");
+  if (gate_name != "change" && gate_name != "policy" && !gumbel_gate)
+    throw UsageError("--gate must be change, policy or gumbel");
   const bool policy_gate = block_mode && gate_name == "policy";
   if (!policy_gate && tools::has_policy_options(args))
     throw UsageError(
@@ -203,6 +211,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
   opt.threads = threads;
   opt.input_shapes = {setup.input_shape};
   opt.profile = args.has("profile");
+  if (gumbel_gate) opt.gumbel_gates = std::make_shared<GumbelGateSet>(read_gumbel_gates(args.value("gates-file")));
   Engine engine(setup.model, opt);
   auto state = engine.new_stream();
   if (opt.mode == Mode::Change) {
@@ -228,6 +237,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
     EngineOptions dense_opt = opt;
     dense_opt.mode = Mode::Dense;
     dense_opt.profile = false;
+    dense_opt.gumbel_gates = nullptr;
     dense = std::make_unique<Engine>(setup.model, dense_opt);
     dense_state = dense->new_stream();
   }

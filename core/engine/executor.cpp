@@ -13,14 +13,18 @@ namespace sparseinfer {
 
 std::unique_ptr<Executor> make_executor(Plan& plan) {
   Backend& backend = plan.options.backend;
-  // auto: the GPU when one is there and can run the whole network.
-  if (backend == Backend::Auto) backend = cuda_can_run(plan, nullptr) ? Backend::Cuda : Backend::Cpu;
+  // auto: the GPU when one is there and can run the whole network (the Gumbel gate is CPU only).
+  const bool gumbel = plan.options.gumbel_gates != nullptr;
+  if (backend == Backend::Auto) backend = !gumbel && cuda_can_run(plan, nullptr) ? Backend::Cuda : Backend::Cpu;
+  if (gumbel && (backend == Backend::Cuda || plan.options.mode != Mode::Change))
+    throw Error("Gumbel gates run in change mode on the CPU backend only");
   if (backend == Backend::Cuda) return make_cuda_executor(plan);
   switch (plan.options.mode) {
     case Mode::Dense:
       return make_dense_executor(plan);
     case Mode::Change:
-      return make_change_executor(plan, GateKind::Threshold);
+      return make_change_executor(
+          plan, GateChoice{gumbel ? GateKind::Gumbel : GateKind::Threshold, plan.options.gumbel_gates});
     case Mode::Block:
       return make_block_executor(plan);
   }

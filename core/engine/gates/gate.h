@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "ops/change_set.h"
@@ -42,8 +43,19 @@ class Gate {
 
 enum class GateKind {
   Threshold,  // CBinfer eq. (3) with the closed loop of §III-C
+  Gumbel,     // Skip-Conv §3.2.2: a trained 1x1 gate on the residual (gumbel_gate.h)
 };
 
-std::unique_ptr<Gate> make_gate(GateKind kind);
+struct GumbelGateSet;
+
+// The gate kind of an engine and what its kinds need beyond the layer.
+struct GateChoice {
+  GateKind kind = GateKind::Threshold;
+  std::shared_ptr<const GumbelGateSet> gumbel;  // GateKind::Gumbel: the trained gates
+};
+
+// The gate of the spatial convolution `layer` (Engine::threshold_layers()
+// name) reading `in_channels` channels; throws Error when `choice` has none for it.
+std::unique_ptr<Gate> make_gate(const GateChoice& choice, const std::string& layer, int64_t in_channels);
 
 }  // namespace sparseinfer

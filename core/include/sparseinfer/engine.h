@@ -14,6 +14,8 @@
 
 namespace sparseinfer {
 
+struct GumbelGateSet;
+
 enum class Backend { Auto, Cpu, Cuda };
 enum class Mode {
   Dense,   // every layer computed in full, every frame
@@ -45,6 +47,9 @@ struct EngineOptions {
   bool free_batch = false;
   // Block mode: block side in network-input pixels (BlockCopy §3.1 grid).
   int block_size = 32;
+  // Change mode: Skip-Conv's trained Gumbel gates (read_gumbel_gates(), one
+  // per gated layer) instead of the threshold gate; CPU backend only.
+  std::shared_ptr<const GumbelGateSet> gumbel_gates;
 };
 
 // One executed node of the compiled plan (constant-folded nodes are gone).
