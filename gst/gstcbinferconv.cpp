@@ -139,6 +139,7 @@ enum {
   PROP_MODE,
   PROP_THRESHOLD,
   PROP_THRESHOLDS_FILE,
+  PROP_GATES_FILE,
   PROP_THRESHOLD_SCALE,
   PROP_REFRESH_INTERVAL,
   PROP_INFERENCE_INTERVAL,
@@ -246,6 +247,13 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
       g_param_spec_string("thresholds-file", "Thresholds file",
                           "Per-layer thresholds written by 'sparseinfer calibrate' (JSON); they override "
                           "'threshold' for the layers they list",
+                          nullptr, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_GATES_FILE,
+      g_param_spec_string("gates-file", "Gumbel gates file",
+                          "Skip-Conv Gumbel gates trained by examples/models/train_gumbel_gates.py (JSON); they "
+                          "replace the threshold gate (mode=change, CPU), 'threshold' then being the logit cut "
+                          "(0: the paper's)",
                           nullptr, ready));
   g_object_class_install_property(
       gobject_class, PROP_THRESHOLD_SCALE,
@@ -409,6 +417,9 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
     case PROP_THRESHOLDS_FILE:
       s.thresholds_file = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
+    case PROP_GATES_FILE:
+      s.gates_file = g_value_get_string(value) ? g_value_get_string(value) : "";
+      break;
     case PROP_THRESHOLD_SCALE:
       s.threshold_scale = g_value_get_float(value);
       break;
@@ -486,6 +497,9 @@ static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue
       break;
     case PROP_THRESHOLDS_FILE:
       g_value_set_string(value, s.thresholds_file.empty() ? nullptr : s.thresholds_file.c_str());
+      break;
+    case PROP_GATES_FILE:
+      g_value_set_string(value, s.gates_file.empty() ? nullptr : s.gates_file.c_str());
       break;
     case PROP_THRESHOLD_SCALE:
       g_value_set_float(value, s.threshold_scale);

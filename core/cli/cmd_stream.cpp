@@ -171,7 +171,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
   if (gumbel_gate != args.has("gates-file")) throw UsageError("--gate gumbel and --gates-file FILE go together");
   const std::string gate_name = args.value("gate", "change");
   if (gate_name != "change" && gate_name != "policy" && !gumbel_gate)
-    throw UsageError("--gate must be change, policy or gumbel");
+    throw UsageError("--gate must be change or policy (or gumbel in change mode)");
   const bool policy_gate = block_mode && gate_name == "policy";
   if (!policy_gate && tools::has_policy_options(args))
     throw UsageError(

@@ -31,8 +31,8 @@ import numpy as np
 VIDEO = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 MODEL = "pretrained/mp_selfie_segmentation.onnx"
 GATES = "pretrained/mp_selfie_segmentation.gumbel_gates.json"
-THRESHOLDS = [0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12, 0.16, 0.24, 0.32, 0.48]
-GUMBEL_CUTS = [0.0, 0.5, 1.0, 2.0]
+THRESHOLDS = [0.0, 0.01, 0.03, 0.06, 0.12, 0.3]
+GUMBEL_CUTS = [0.0, 1.0, 3.0]
 
 
 def run_tool(tool, args):
