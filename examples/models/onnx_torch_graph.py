@@ -8,18 +8,17 @@ SSDLite detector) and of the example nets; any other operator is an error that
 names the node.
 """
 
-import numpy as np
 import onnx
 import onnx.numpy_helper
 import torch
 import torch.nn.functional as F
 
 
-def _attrs(node):
+def node_attributes(node):
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _text(value):
+def node_text(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
@@ -27,11 +26,11 @@ def is_spatial_conv(node, weight_shape):
     """True for the convolutions the change engine gates: any window but a
     1x1, stride 1, unpadded one (those reuse their input's change set,
     CBinfer §III-E)."""
-    a = _attrs(node)
+    a = node_attributes(node)
     kernel = list(a.get("kernel_shape", weight_shape[2:]))
     strides = list(a.get("strides", [1, 1]))
     pads = list(a.get("pads", [0, 0, 0, 0]))
-    auto_pad = _text(a.get("auto_pad", "NOTSET"))
+    auto_pad = node_text(a.get("auto_pad", "NOTSET"))
     pointwise = kernel == [1, 1] and strides == [1, 1] and not any(pads) and auto_pad in ("NOTSET", "VALID")
     return not pointwise
 
@@ -52,7 +51,7 @@ class OnnxTorchGraph:
         self.consts = {t.name: torch.from_numpy(onnx.numpy_helper.to_array(t).copy()) for t in g.initializer}
         for n in g.node:
             if n.op_type == "Constant":
-                self.consts[n.output[0]] = torch.from_numpy(onnx.numpy_helper.to_array(_attrs(n)["value"]).copy())
+                self.consts[n.output[0]] = torch.from_numpy(onnx.numpy_helper.to_array(node_attributes(n)["value"]).copy())
         self.nodes = [n for n in g.node if n.op_type != "Constant"]
         for i, n in enumerate(self.nodes):
             if not n.name:
@@ -111,7 +110,7 @@ class OnnxTorchGraph:
 
     def _pad_window(self, x, a, kernel, strides, dilations):
         """Explicit pads (or auto_pad) applied with F.pad; returns x padded."""
-        auto_pad = _text(a.get("auto_pad", "NOTSET"))
+        auto_pad = node_text(a.get("auto_pad", "NOTSET"))
         if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
             upper = auto_pad == "SAME_UPPER"
             ph = _same_pads(x.shape[2], kernel[0], strides[0], dilations[0], upper)
@@ -124,7 +123,7 @@ class OnnxTorchGraph:
         return x
 
     def _op(self, n, ins):
-        a = _attrs(n)
+        a = node_attributes(n)
         t = n.op_type
         if t == "Conv":
             w = ins[1]
@@ -163,23 +162,23 @@ class OnnxTorchGraph:
         if t in ("AveragePool", "MaxPool"):
             kernel = list(a["kernel_shape"])
             strides = list(a.get("strides", [1, 1]))
+            if "auto_pad" in a and node_text(a["auto_pad"]) != "NOTSET":
+                raise ValueError("%s: node %s: %s with auto_pad is not supported" % (self.path, n.name, t))
             if t == "MaxPool":
-                x = self._pad_window(ins[0], a, kernel, strides, [1, 1]) if a.get("pads") else ins[0]
-                if a.get("pads") and any(a.get("pads")):
-                    # Padding of a max pool must not win: pad with -inf.
-                    p = a["pads"]
-                    x = F.pad(ins[0], (p[1], p[3], p[0], p[2]), value=float("-inf"))
+                p = list(a.get("pads", [0, 0, 0, 0]))
+                # Padding of a max pool must never win: pad with -inf.
+                x = F.pad(ins[0], (p[1], p[3], p[0], p[2]), value=float("-inf")) if any(p) else ins[0]
                 return [F.max_pool2d(x, kernel, strides, ceil_mode=bool(a.get("ceil_mode", 0)))]
             if self.free_size and n.name in self._global_pool:
                 return [ins[0].mean(dim=(2, 3), keepdim=True)]
-            if any(a.get("pads", [0, 0, 0, 0])) or "auto_pad" in a:
+            if any(a.get("pads", [0, 0, 0, 0])):
                 raise ValueError("%s: node %s: padded AveragePool is not supported" % (self.path, n.name))
             return [F.avg_pool2d(ins[0], kernel, strides, ceil_mode=bool(a.get("ceil_mode", 0)))]
         if t == "GlobalAveragePool":
             return [ins[0].mean(dim=(2, 3), keepdim=True)]
         if t == "Resize":
-            mode = _text(a.get("mode", "nearest"))
-            ctm = _text(a.get("coordinate_transformation_mode", "half_pixel"))
+            mode = node_text(a.get("mode", "nearest"))
+            ctm = node_text(a.get("coordinate_transformation_mode", "half_pixel"))
             sizes = ins[3] if len(ins) > 3 and ins[3] is not None else None
             if self.free_size and n.name in self._resize_ratio:
                 ratio = self._resize_ratio[n.name]
@@ -232,7 +231,3 @@ class OnnxTorchGraph:
                     env_shapes[n.name] = ins[0].shape
         return macs, env_shapes
 
-
-def numpy_outputs(graph, frames):
-    with torch.no_grad():
-        return [o.numpy() for o in graph.run(torch.from_numpy(np.ascontiguousarray(frames)))]

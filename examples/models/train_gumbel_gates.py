@@ -56,7 +56,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from onnx_torch_graph import OnnxTorchGraph, _attrs  # noqa: E402
+from onnx_torch_graph import OnnxTorchGraph, node_attributes  # noqa: E402
 
 FORMAT = "sparseinfer-gumbel-gates"
 kLogitScale = 10.0
@@ -138,7 +138,7 @@ def load_gates(path, graph):
 def dilate_to_outputs(mask, node):
     """The outputs a layer recomputes for a mask of changed inputs (CBinfer
     eq. 4): a max pool over the layer's window, padding and stride."""
-    a = _attrs(node)
+    a = node_attributes(node)
     kernel = list(a.get("kernel_shape", [1, 1]))
     strides = list(a.get("strides", [1, 1]))
     pads = list(a.get("pads", [0, 0, 0, 0]))

@@ -31,7 +31,7 @@ import numpy as np
 VIDEO = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 MODEL = "pretrained/mp_selfie_segmentation.onnx"
 GATES = "pretrained/mp_selfie_segmentation.gumbel_gates.json"
-THRESHOLDS = [0.0, 0.01, 0.03, 0.06, 0.12, 0.3]
+THRESHOLDS = [0.0, 0.01, 0.03, 0.06, 0.12, 0.3, 0.6, 1.5]
 GUMBEL_CUTS = [0.0, 1.0, 3.0]
 
 
@@ -43,8 +43,9 @@ def run_tool(tool, args):
 
 
 def measure(stats, out, dense):
-    ours, ref = out[1:] > 0.5, dense[1:] > 0.5
-    agree = (ours == ref).mean(axis=(1, 2, 3))
+    n = out.shape[0] - 1
+    ours, ref = out[1:].reshape(n, -1) > 0.5, dense[1:].reshape(n, -1) > 0.5
+    agree = (ours == ref).mean(axis=1)
     inter_p, union_p = np.logical_and(ours, ref).sum(), np.logical_or(ours, ref).sum()
     inter_b, union_b = np.logical_and(~ours, ~ref).sum(), np.logical_or(~ours, ~ref).sum()
     iou_person = float(inter_p / max(union_p, 1))
@@ -68,6 +69,30 @@ def interpolate(curve, mac, key):
     return float(np.interp(mac, xs, ys))
 
 
+def plot(results, stem):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, key, label in ((axes[0], "iou_person", "person-mask IoU with dense"),
+                           (axes[1], "agreement_mean", "pixel agreement with dense (mean)")):
+        th = sorted(results["threshold_gate"], key=lambda c: c["mac_fraction"])
+        ax.plot([c["mac_fraction"] for c in th], [c[key] for c in th], "o-", label="threshold gate (CBinfer eq. 3)")
+        for g in sorted({c["gates"] for c in results["gumbel_gate"]}):
+            pts = sorted((c for c in results["gumbel_gate"] if c["gates"] == g), key=lambda c: c["mac_fraction"])
+            ax.plot([c["mac_fraction"] for c in pts], [c[key] for c in pts], "s--",
+                    label="Gumbel gates (beta %s), logit cuts %s" % (pts[0]["beta"], "/".join(
+                        str(c["logit_cut"]) for c in reversed(pts))))
+        ax.set_xlabel("MAC fraction of dense (mean over frames)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Selfie segmenter 256x256, vtest frames %d-%d: Gumbel vs threshold gate" %
+                 (results["frames"][0], results["frames"][1]))
+    fig.tight_layout()
+    fig.savefig(stem + ".png", dpi=110)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tool", required=True)
@@ -77,7 +102,12 @@ def main():
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "gumbel"))
+    ap.add_argument("--replot", help="only redraw the PNG of this results JSON")
     args = ap.parse_args()
+    if args.replot:
+        with open(args.replot) as f:
+            plot(json.load(f), os.path.splitext(args.replot)[0])
+        return
     model = os.path.join(args.models_dir, MODEL)
     gates_files = args.gates or [os.path.join(args.models_dir, GATES)]
     for path in [VIDEO, model, args.tool] + gates_files:
@@ -122,27 +152,7 @@ def main():
         json.dump(results, f, indent=1)
         f.write("\n")
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, key, label in ((axes[0], "iou_person", "person-mask IoU with dense"),
-                           (axes[1], "agreement_mean", "pixel agreement with dense (mean)")):
-        th = sorted(results["threshold_gate"], key=lambda c: c["mac_fraction"])
-        ax.plot([c["mac_fraction"] for c in th], [c[key] for c in th], "o-", label="threshold gate (CBinfer eq. 3)")
-        for g in sorted({c["gates"] for c in results["gumbel_gate"]}):
-            pts = sorted((c for c in results["gumbel_gate"] if c["gates"] == g), key=lambda c: c["mac_fraction"])
-            ax.plot([c["mac_fraction"] for c in pts], [c[key] for c in pts], "s--",
-                    label="Gumbel gates %s (beta %s), logit cuts %s" % (g.split(".")[0][-12:], pts[0]["beta"],
-                                                                        "/".join(str(c["logit_cut"]) for c in pts)))
-        ax.set_xlabel("MAC fraction of dense (mean over frames)")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("Selfie segmenter 256x256, vtest frames %d-%d: Gumbel vs threshold gate" %
-                 (args.start, args.start + args.count - 1))
-    fig.tight_layout()
-    fig.savefig(stem + ".png", dpi=110)
+    plot(results, stem)
     print("wrote %s.json and .png" % stem)
 
 

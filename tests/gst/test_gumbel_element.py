@@ -57,7 +57,6 @@ def main():
     error, stats = run(model, gates)
     check("plays to EOS with gates-file", error is None, str(error))
     if error is None:
-        frames = stats.get_value("frames") if stats.has_field("frames") else None
         mac = stats.get_value("mean-mac-fraction")
         print("stats: %s" % stats.to_string())
         # 8 frames: one dense (1.0), seven gated; the gates skip a third or more.
