@@ -76,7 +76,8 @@ def plot(results, stem):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, key, label in ((axes[0], "iou_person", "person-mask IoU with dense"),
                            (axes[1], "agreement_mean", "pixel agreement with dense (mean)")):
-        th = sorted(results["threshold_gate"], key=lambda c: c["mac_fraction"])
+        # A threshold above every input change freezes the network (MAC 0): noted, not drawn.
+        th = sorted((c for c in results["threshold_gate"] if c["mac_fraction"] > 0.05), key=lambda c: c["mac_fraction"])
         ax.plot([c["mac_fraction"] for c in th], [c[key] for c in th], "o-", label="threshold gate (CBinfer eq. 3)")
         for g in sorted({c["gates"] for c in results["gumbel_gate"]}):
             pts = sorted((c for c in results["gumbel_gate"] if c["gates"] == g), key=lambda c: c["mac_fraction"])
@@ -86,6 +87,11 @@ def plot(results, stem):
         ax.set_xlabel("MAC fraction of dense (mean over frames)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
+    frozen = [c for c in results["threshold_gate"] if c["mac_fraction"] <= 0.05]
+    if frozen:
+        axes[0].text(0.98, 0.02, "threshold %s: MAC %.2f, IoU %.3f (frozen)" %
+                     (frozen[0]["threshold"], frozen[0]["mac_fraction"], frozen[0]["iou_person"]),
+                     transform=axes[0].transAxes, ha="right", fontsize=7)
     axes[0].legend(fontsize=7)
     fig.suptitle("Selfie segmenter 256x256, vtest frames %d-%d: Gumbel vs threshold gate" %
                  (results["frames"][0], results["frames"][1]))
