@@ -172,6 +172,11 @@ void CbinferDriver::open(const CbinferSettings& settings) {
         "cbinferconv needs an N x 3 x H x W image input, input '" + model->inputs[0].name + "' is " + shape_str(dims));
   if (!settings.thresholds_file.empty())
     thresholds_ = std::make_shared<const ThresholdSet>(read_thresholds(settings.thresholds_file));
+  if (!settings.gates_file.empty()) {
+    if (settings.mode != Mode::Change || settings.backend == Backend::Cuda || !settings.model_instance_id.empty())
+      throw SettingError("gates-file", "'gates-file' needs mode=change on the CPU backend, without model-instance-id");
+    gumbel_gates_ = std::make_shared<const GumbelGateSet>(read_gumbel_gates(settings.gates_file));
+  }
   if (settings.backend == Backend::Cuda) {
     // Compile a small probe so an unavailable backend fails now, at the state change.
     EngineOptions probe;
@@ -217,6 +222,7 @@ void CbinferDriver::close() {
   engine_.reset();
   shared_.reset();
   thresholds_.reset();
+  gumbel_gates_.reset();
   model_.reset();
   net_width_ = net_height_ = 0;
   held_.clear();
@@ -272,6 +278,7 @@ bool CbinferDriver::configure(int frame_width, int frame_height) {
     options.gate = settings_.gate;
     options.threads = settings_.threads;
     options.input_shapes = {{1, 3, h, w}};
+    options.gumbel_gates = gumbel_gates_;
     engine_ = std::make_shared<const Engine>(*model_, options);
     state_ = engine_->new_stream();
   }

@@ -23,6 +23,7 @@
 #include "sparseinfer/decode.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
+#include "sparseinfer/gumbel_gates.h"
 #include "sparseinfer/model.h"
 #include "sparseinfer/model_description.h"
 #include "sparseinfer/preprocess.h"
@@ -60,6 +61,7 @@ struct CbinferSettings {
   // Change mode: frame time (ms) the thresholds follow, through a factor on
   // threshold_scale (core/control/latency_budget.h); 0: off.
   double latency_budget_ms = 0;
+  std::string gates_file;                  // Skip-Conv Gumbel gates (docs/gumbel-gates.md); empty: the threshold gate
   unsigned refresh_interval = 0;           // a dense frame every Nth (0: never)
   unsigned inference_interval = 1;         // the network on every Nth frame only
   DetectionParams detection;
@@ -249,6 +251,8 @@ class CbinferDriver {
   std::vector<std::string> labels_;
   std::shared_ptr<const Model> model_;
   std::shared_ptr<const ThresholdSet> thresholds_;
+  // Read from settings.gates_file; null: the threshold gate.
+  std::shared_ptr<const GumbelGateSet> gumbel_gates_;
   std::shared_ptr<SharedEngine> shared_;    // with a model-instance-id
   std::shared_ptr<const Engine> engine_;    // the instance's, or a private one
   std::unique_ptr<StreamState> state_;      // unbatched: this stream's

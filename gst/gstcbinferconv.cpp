@@ -158,6 +158,7 @@ enum {
   PROP_MODE,
   PROP_THRESHOLD,
   PROP_THRESHOLDS_FILE,
+  PROP_GATES_FILE,
   PROP_THRESHOLD_SCALE,
   PROP_REFRESH_INTERVAL,
   PROP_INFERENCE_INTERVAL,
@@ -269,6 +270,13 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
                           "'threshold' for the layers they list",
                           nullptr, ready));
   g_object_class_install_property(
+      gobject_class, PROP_GATES_FILE,
+      g_param_spec_string("gates-file", "Gumbel gates file",
+                          "Skip-Conv Gumbel gates trained by examples/models/train_gumbel_gates.py (JSON); they "
+                          "replace the threshold gate (mode=change, CPU), 'threshold' then being the logit cut "
+                          "(0: the paper's)",
+                          nullptr, ready));
+  g_object_class_install_property(
       gobject_class, PROP_THRESHOLD_SCALE,
       g_param_spec_float("threshold-scale", "Threshold scale",
                          "Factor on every threshold: trade accuracy for speed at run time without recalibrating", 0.0f,
@@ -357,6 +365,7 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
                           "threshold-scale so that 95% of frames fit (0: off). emit-stats then reports "
                           "threshold-scale per frame (docs/latency-budget.md)",
                           0.0, MAX_LATENCY_BUDGET, DEFAULT_LATENCY_BUDGET, playing));
+  g_object_class_install_property(
       gobject_class, PROP_GATE,
       g_param_spec_enum("gate", "Gate",
                         "Change mode: which input pixels each layer recomputes (threshold: CBinfer; input-norm, "
@@ -448,6 +457,9 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
     case PROP_THRESHOLDS_FILE:
       s.thresholds_file = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
+    case PROP_GATES_FILE:
+      s.gates_file = g_value_get_string(value) ? g_value_get_string(value) : "";
+      break;
     case PROP_THRESHOLD_SCALE:
       s.threshold_scale = g_value_get_float(value);
       break;
@@ -531,6 +543,9 @@ static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue
       break;
     case PROP_THRESHOLDS_FILE:
       g_value_set_string(value, s.thresholds_file.empty() ? nullptr : s.thresholds_file.c_str());
+      break;
+    case PROP_GATES_FILE:
+      g_value_set_string(value, s.gates_file.empty() ? nullptr : s.gates_file.c_str());
       break;
     case PROP_THRESHOLD_SCALE:
       g_value_set_float(value, s.threshold_scale);

@@ -11,6 +11,7 @@
 #include "sparseinfer/decode.h"
 #include "sparseinfer/engine.h"
 #include "sparseinfer/error.h"
+#include "sparseinfer/gumbel_gates.h"
 #include "sparseinfer/thresholds.h"
 #include "tools/arg_parser.h"
 #include "tools/arg_values.h"
@@ -43,9 +44,12 @@ void print_stream_help(std::ostream& os) {
         "  --gate KIND           change mode: the gate that picks the pixels to recompute: threshold\n"
         "                        (CBinfer, default), input-norm, output-norm (Skip-Conv eq. 5, 7) or a\n"
         "                        structured one, input-norm-KxK / output-norm-KxK with K 2, 4 or 8\n"
-        "                        (docs/gates.md). Block mode: who picks the blocks: change (blocks\n"
-        "                        whose input moved, default), policy (the BlockCopy policy net, options\n"
-        "                        below) or a structured norm gate (the block is its cell)\n"
+        "                        (docs/gates.md); gumbel: Skip-Conv's trained gates from --gates-file,\n"
+        "                        --threshold then moves the cut (logit > T). Block mode: who picks the\n"
+        "                        blocks: change (blocks whose input moved, default), policy (the\n"
+        "                        BlockCopy policy net, options below) or a structured norm gate (the\n"
+        "                        block is its cell)\n"
+        "  --gates-file FILE     the gates train_gumbel_gates.py wrote (docs/gumbel-gates.md)\n"
         "  --block-threshold T   block mode, change or norm gate: execute a block when max |frame -\n"
         "                        last executed frame| (the norm gate: its norm) over it exceeds T (default 0)\n"
         "  --start N             begin at frame N of the video (default 0)\n"
@@ -83,7 +87,7 @@ const std::vector<tools::OptionSpec> kStreamBaseOptions = {
     {"video", true},   {"mode", true},       {"thresholds", true}, {"threshold", true},       {"threshold-scale", true},
     {"frames", true},  {"size", true},       {"threads", true},    {"compare-dense", false},  {"profile", false},
     {"backend", true}, {"block-size", true}, {"gate", true},       {"block-threshold", true}, {"start", true},
-    {"decode", false}, {"raw-video", true},  {"frame-size", true}, {"latency-budget", true},
+    {"decode", false}, {"raw-video", true},  {"frame-size", true}, {"latency-budget", true}, {"gates-file", true},
 };
 
 // The base options plus the policy gate's (tools/policy_gate_options.h).
@@ -172,16 +176,19 @@ int cmd_stream(const std::vector<std::string>& argv) {
   if (!block_mode && (args.has("block-size") || args.has("block-threshold")))
     throw UsageError("--block-size and --block-threshold need --mode block");
   if (mode_name == "dense" && args.has("gate")) throw UsageError("--gate needs --mode change or block");
+  const bool gumbel_gate = args.value("gate", "") == "gumbel";
+  if (gumbel_gate && mode_name != "change") throw UsageError("--gate gumbel needs --mode change");
+  if (gumbel_gate != args.has("gates-file")) throw UsageError("--gate gumbel and --gates-file FILE go together");
   const std::string gate_name = args.value("gate", block_mode ? "change" : "threshold");
   const std::vector<std::string> engine_gates = gate_names();
   const bool engine_gate = std::find(engine_gates.begin(), engine_gates.end(), gate_name) != engine_gates.end();
-  if (!engine_gate && !(block_mode && (gate_name == "change" || gate_name == "policy"))) {
+  if (!engine_gate && !gumbel_gate && !(block_mode && (gate_name == "change" || gate_name == "policy"))) {
     std::string choices;
     for (const std::string& g : engine_gates)
       if (!block_mode || g.find('x') != std::string::npos) choices += (choices.empty() ? "" : ", ") + g;
     throw UsageError(block_mode ? "--gate must be change or policy, or a structured gate: " + choices + " (got " +
                                       gate_name + ")"
-                                : "--gate " + gate_name + ": must be one of " + choices);
+                                : "--gate " + gate_name + ": must be one of " + choices + ", gumbel");
   }
   const bool policy_gate = block_mode && gate_name == "policy";
   if (!policy_gate && tools::has_policy_options(args))
@@ -239,6 +246,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
   opt.threads = threads;
   opt.input_shapes = {setup.input_shape};
   opt.profile = args.has("profile");
+  if (gumbel_gate) opt.gumbel_gates = std::make_shared<GumbelGateSet>(read_gumbel_gates(args.value("gates-file")));
   Engine engine(setup.model, opt);
   auto state = engine.new_stream();
   if (opt.mode == Mode::Change) {
@@ -264,6 +272,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
     EngineOptions dense_opt = opt;
     dense_opt.mode = Mode::Dense;
     dense_opt.profile = false;
+    dense_opt.gumbel_gates = nullptr;
     dense = std::make_unique<Engine>(setup.model, dense_opt);
     dense_state = dense->new_stream();
   }

@@ -41,10 +41,8 @@ constexpr int64_t kShortRuns = 24;
 class ConvChangeKernel : public ChangeKernel {
  public:
   ConvChangeKernel(Op& op, ConvGeometry g, Window window, const Tensor* weight, const Tensor* bias, Activation act,
-                   GateKind gate_kind)
-      : op_(op), g_(g), window_(window), weight_(weight), bias_(bias), act_(act) {
-    // Spatial windows detect changes through a gate; 1x1 layers reuse their input's indexes (§III-E).
-    if (!g_.is_pointwise()) gate_ = make_gate(gate_kind, *weight_);
+                   std::unique_ptr<Gate> gate)
+      : op_(op), gate_(std::move(gate)), g_(g), window_(window), weight_(weight), bias_(bias), act_(act) {
     // The implicit-GEMM kernel computes any run of output pixels straight from
     // the input: no patch matrix, no scatter. The dense operator's packed
     // weights serve when it has them; it declines maps under one strip, which
@@ -276,7 +274,8 @@ class ConvChangeKernel : public ChangeKernel {
 
 std::unique_ptr<ChangeKernel> make_conv_change_kernel(const Node& node, Op& op,
                                                       const std::vector<const Tensor*>& inputs,
-                                                      const std::vector<const Tensor*>& outputs, GateKind gate_kind) {
+                                                      const std::vector<const Tensor*>& outputs,
+                                                      const GateChoice& gates) {
   if (node.op_type != "Conv" || inputs.size() < 2 || outputs.size() != 1 || !outputs[0]) return nullptr;
   const Tensor* x = inputs[0];
   const Tensor* w = inputs[1];
@@ -297,7 +296,9 @@ std::unique_ptr<ChangeKernel> make_conv_change_kernel(const Node& node, Op& op,
   attrs.kernel = {w->dim(2), w->dim(3)};
   Window window;
   if (!plan_window(attrs, {g.in_h, g.in_w}, window).empty()) return nullptr;
-  return std::make_unique<ConvChangeKernel>(op, g, window, w, b, fused_activation(node), gate_kind);
+  // Spatial windows detect changes through a gate; 1x1 layers reuse their input's indexes (§III-E).
+  std::unique_ptr<Gate> gate = g.is_pointwise() ? nullptr : make_gate(gates, node.name, g.in_channels, *w);
+  return std::make_unique<ConvChangeKernel>(op, g, window, w, b, fused_activation(node), std::move(gate));
 }
 
 }  // namespace sparseinfer

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/change/change_kernel.h"
+#include "engine/gates/gumbel_gate.h"
 #include "engine/plan.h"
 #include "sparseinfer/error.h"
 
@@ -85,13 +86,13 @@ class ChangeState : public ModeState {
 
 class ChangeExecutor : public Executor {
  public:
-  ChangeExecutor(const Plan& p, GateKind gate_kind) : p_(p) {
+  ChangeExecutor(const Plan& p, const GateChoice& gates) : p_(p) {
     for (size_t i = 0; i < p.steps.size(); ++i) {
       const Step& step = p.steps[i];
       std::vector<const Tensor*> ins, outs;
       for (int id : step.inputs) ins.push_back(id >= 0 ? &p.values[static_cast<size_t>(id)].tensor : nullptr);
       for (int id : step.outputs) outs.push_back(id >= 0 ? &p.values[static_cast<size_t>(id)].tensor : nullptr);
-      kernels_.push_back(make_change_kernel(*step.node, *step.op, ins, outs, gate_kind));
+      kernels_.push_back(make_change_kernel(*step.node, *step.op, ins, outs, gates));
       bool consumed = false;
       for (const Step& later : p.steps)
         for (int id : later.inputs)
@@ -104,6 +105,7 @@ class ChangeExecutor : public Executor {
         gate_index_.push_back(-1);
       }
     }
+    if (gates.gumbel) check_gumbel_layers(*gates.gumbel, threshold_layers());
     plan_transients();
   }
 
@@ -253,8 +255,8 @@ void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>
 
 }  // namespace
 
-std::unique_ptr<Executor> make_change_executor(Plan& plan, GateKind gate_kind) {
-  return std::make_unique<ChangeExecutor>(plan, gate_kind);
+std::unique_ptr<Executor> make_change_executor(Plan& plan, const GateChoice& gates) {
+  return std::make_unique<ChangeExecutor>(plan, gates);
 }
 
 }  // namespace sparseinfer

@@ -9,6 +9,6 @@
 
 namespace sparseinfer {
 
-std::unique_ptr<Executor> make_change_executor(Plan& plan, GateKind gate_kind);
+std::unique_ptr<Executor> make_change_executor(Plan& plan, const GateChoice& gates);
 
 }  // namespace sparseinfer

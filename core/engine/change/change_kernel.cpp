@@ -11,7 +11,7 @@
 namespace sparseinfer {
 
 std::unique_ptr<ChangeKernel> make_conv_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
-                                                      const std::vector<const Tensor*>&, GateKind);
+                                                      const std::vector<const Tensor*>&, const GateChoice&);
 std::unique_ptr<ChangeKernel> make_pool_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
                                                       const std::vector<const Tensor*>&);
 std::unique_ptr<ChangeKernel> make_eltwise_change_kernel(const Node&, Op&, const std::vector<const Tensor*>&,
@@ -159,8 +159,8 @@ class DenseFallbackKernel : public ChangeKernel {
 }  // namespace
 
 std::unique_ptr<ChangeKernel> make_change_kernel(const Node& node, Op& op, const std::vector<const Tensor*>& inputs,
-                                                 const std::vector<const Tensor*>& outputs, GateKind gate_kind) {
-  if (auto k = make_conv_change_kernel(node, op, inputs, outputs, gate_kind)) return k;
+                                                 const std::vector<const Tensor*>& outputs, const GateChoice& gates) {
+  if (auto k = make_conv_change_kernel(node, op, inputs, outputs, gates)) return k;
   if (auto k = make_pool_change_kernel(node, op, inputs, outputs)) return k;
   if (auto k = make_eltwise_change_kernel(node, op, inputs, outputs)) return k;
   if (auto k = make_concat_change_kernel(node, op, inputs, outputs)) return k;

@@ -52,9 +52,9 @@ class ChangeKernel {
 // node qualifies, otherwise dense recomputation with output diffing. `op` is
 // the node's dense operator (already through infer()); `inputs` hold
 // constants (has_data) or descriptors; `outputs` are descriptors.
-// Gated kernels take their gate from `gate_kind`.
+// Gated kernels take their gate from `gates`.
 std::unique_ptr<ChangeKernel> make_change_kernel(const Node& node, Op& op, const std::vector<const Tensor*>& inputs,
-                                                 const std::vector<const Tensor*>& outputs, GateKind gate_kind);
+                                                 const std::vector<const Tensor*>& outputs, const GateChoice& gates);
 
 // True when nothing an operator reads changed this frame.
 bool inputs_unchanged(const ChangeStep& step);

@@ -52,14 +52,29 @@ enum class GateKind {
   OutputNorm2x2,
   OutputNorm4x4,
   OutputNorm8x8,
+  Gumbel,  // Skip-Conv §3.2.2: a trained 1x1 gate on the residual (gumbel_gate.h)
 };
 
-// The gate of one convolution; `weights` are its [Cout, Cin/group, kh, kw]
-// weights (the output-norm gates bound the output residual with them).
+struct GumbelGateSet;
+
+// The gate kind of an engine and what its kinds need beyond the layer.
+struct GateChoice {
+  GateKind kind = GateKind::Threshold;
+  std::shared_ptr<const GumbelGateSet> gumbel;  // GateKind::Gumbel: the trained gates
+};
+
+// The gate of the spatial convolution `layer` (Engine::threshold_layers()
+// name) reading `in_channels` channels, whose [Cout, Cin/group, kh, kw]
+// `weights` bound the output residual for the output-norm gates; throws Error
+// when `choice` has none for it.
+std::unique_ptr<Gate> make_gate(const GateChoice& choice, const std::string& layer, int64_t in_channels,
+                                const Tensor& weights);
+// The same for the kinds that need nothing beyond the weights (all but Gumbel).
 std::unique_ptr<Gate> make_gate(GateKind kind, const Tensor& weights);
 
 // Names as EngineOptions::gate, the CLI and the elements spell them
-// ("threshold", "input-norm", "output-norm-4x4", ...); gate_kinds.cpp.
+// ("threshold", "input-norm", "output-norm-4x4", ...; the Gumbel gates come
+// with their file instead, EngineOptions::gumbel_gates); gate_kinds.cpp.
 GateKind gate_kind_from_name(const std::string& name);  // throws Error naming the gate and the choices
 const char* gate_kind_name(GateKind kind);
 // Structured kinds: the cell side k (1 for the unstructured ones).

@@ -24,9 +24,13 @@ constexpr KindEntry kKinds[] = {
     {GateKind::OutputNorm8x8, "output-norm-8x8", 8, true},
 };
 
+// Not in kKinds: the Gumbel gates are chosen by their file, not by name.
+constexpr KindEntry kGumbel = {GateKind::Gumbel, "gumbel", 1, false};
+
 const KindEntry& entry(GateKind kind) {
   for (const KindEntry& e : kKinds)
     if (e.kind == kind) return e;
+  if (kind == GateKind::Gumbel) return kGumbel;
   throw Error("unknown gate kind");
 }
 

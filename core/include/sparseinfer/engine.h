@@ -14,6 +14,8 @@
 
 namespace sparseinfer {
 
+struct GumbelGateSet;
+
 enum class Backend { Auto, Cpu, Cuda };
 enum class Mode {
   Dense,   // every layer computed in full, every frame
@@ -49,6 +51,9 @@ struct EngineOptions {
   // one of gate_names() (docs/gates.md). Block mode: a structured norm gate
   // ("input-norm-4x4", ...) replaces the change gate as the default block gate.
   std::string gate = "threshold";
+  // Change mode: Skip-Conv's trained Gumbel gates (read_gumbel_gates(), one
+  // per gated layer) instead of `gate`; CPU backend only.
+  std::shared_ptr<const GumbelGateSet> gumbel_gates;
 };
 
 // The gate kinds EngineOptions::gate takes: "threshold" (CBinfer) and
