@@ -25,6 +25,7 @@
 #include "sparseinfer/model.h"
 #include "sparseinfer/model_description.h"
 #include "sparseinfer/preprocess.h"
+#include "sparseinfer/sparsity_controller.h"
 #include "sparseinfer/stream_batcher.h"
 #include "sparseinfer/thresholds.h"
 
@@ -66,6 +67,9 @@ struct CbinferSettings {
   // With an instance id: the frames of its streams run as one batch, each
   // waiting at most this long for the others (0: each stream runs alone).
   int64_t batch_timeout_us = 0;
+  // SparseTem online thresholds: the share of output pixels each gated layer
+  // leaves alone (0: off, the thresholds stay as set).
+  double target_sparsity = 0.0;
 };
 
 // The preprocessing a frame gets: the description's (its scale folded into
@@ -120,6 +124,9 @@ struct CbinferFrameStats {
   double process_ms = 0;
   size_t state_bytes = 0;
   std::vector<double> layer_changed_fractions;  // inferred frames: per engine layer
+  // target-sparsity on, change frames: the gated layers' mean sparsity and
+  // the share of them in the band (< 0 otherwise).
+  double gated_sparsity = -1, sparsity_in_band = -1;
   // Inferred frames: the first detecting layer's mask on the network input grid
   // (all ones in dense mode); valid until the next frame.
   const uint8_t* mask = nullptr;
@@ -228,6 +235,7 @@ class CbinferDriver {
 
  private:
   void apply_thresholds_to_state();
+  void follow_target_sparsity();
   void hold_class_map(const DecodeResult& decoded);
 
   CbinferSettings settings_;
@@ -254,6 +262,8 @@ class CbinferDriver {
   std::shared_ptr<const std::vector<uint8_t>> held_class_map_;
   int class_map_width_ = 0, class_map_height_ = 0;
   std::vector<uint8_t> mask_;
+  // target-sparsity on, unbatched change mode: this stream's online thresholds.
+  std::unique_ptr<SparsityController> sparsity_;
 };
 
 }  // namespace sparseinfer::gst

@@ -130,6 +130,8 @@ namespace sg = sparseinfer::gst;
 #define DEFAULT_MAX_DETECTIONS 100
 #define MAX_MAX_DETECTIONS 10000
 #define DEFAULT_EMIT_STATS FALSE
+#define DEFAULT_TARGET_SPARSITY 0.0
+#define MAX_TARGET_SPARSITY 0.99
 static const gdouble DEFAULT_MEAN[3] = {0.485, 0.456, 0.406};  // ImageNet, on values in [0, 1]
 static const gdouble DEFAULT_STD[3] = {0.229, 0.224, 0.225};
 
@@ -155,6 +157,7 @@ enum {
   PROP_MAX_DETECTIONS,
   PROP_STATS,
   PROP_EMIT_STATS,
+  PROP_TARGET_SPARSITY,
 };
 
 struct _GstCbinferConv {
@@ -329,6 +332,13 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
       g_param_spec_boolean("emit-stats", "Emit statistics",
                            "Post an element message \"sparseinfer-frame-stats\" with each frame's statistics",
                            DEFAULT_EMIT_STATS, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_TARGET_SPARSITY,
+      g_param_spec_double("target-sparsity", "Target sparsity",
+                          "Change mode: adjust each gated layer's threshold online (SparseTem binary search, re-run "
+                          "every cycle) so that this share of its output pixels is not recomputed, within +-0.02; "
+                          "starts from threshold/thresholds-file (0: off, the thresholds stay as set)",
+                          0.0, MAX_TARGET_SPARSITY, DEFAULT_TARGET_SPARSITY, playing));
 
   gst_element_class_set_static_metadata(element_class, "Change-based CNN inference", "Filter/Analyzer/Video",
                                         "Runs an ONNX network on video frames, recomputing only what changed "
@@ -463,6 +473,9 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
     case PROP_EMIT_STATS:
       s.emit_stats = g_value_get_boolean(value);
       break;
+    case PROP_TARGET_SPARSITY:
+      s.target_sparsity = g_value_get_double(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -536,6 +549,9 @@ static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue
     case PROP_EMIT_STATS:
       g_value_set_boolean(value, s.emit_stats);
       break;
+    case PROP_TARGET_SPARSITY:
+      g_value_set_double(value, s.target_sparsity);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -560,6 +576,10 @@ static gboolean gst_cbinfer_conv_open(GstSparseinferElement *element) {
   g_free(instance_id);
   const GstClockTime timeout = gst_sparseinfer_element_get_batch_timeout(element);
   settings.batch_timeout_us = timeout > 0 ? std::max<gint64>(1, gint64(timeout / GST_USECOND)) : 0;
+  if (settings.target_sparsity > 0 && settings.batch_timeout_us > 0 && !settings.model_instance_id.empty())
+    GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
+                        ("'target-sparsity' has no effect with 'batch-timeout': the batch's thresholds are shared."),
+                        (nullptr));
   if (settings.batch_timeout_us > 0 && settings.model_instance_id.empty())
     GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
                         ("'batch-timeout' has no effect without 'model-instance-id': this stream runs alone."),
@@ -736,8 +756,13 @@ static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, Gs
   GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": inferred %d dense %d changed %.3f macs %.3f %.2f ms",
                  stats->frame_index, stats->inferred, stats->dense_frame, stats->changed_fraction, stats->mac_fraction,
                  stats->process_ms);
-  if (settings.emit_stats)
-    gst_sparseinfer_element_post_stats(element, sg::frame_stats_structure(GST_BASE_TRANSFORM(self), buf, stats));
+  if (settings.emit_stats) {
+    GstStructure *st = sg::frame_stats_structure(GST_BASE_TRANSFORM(self), buf, stats);
+    if (frame.gated_sparsity >= 0)
+      gst_structure_set(st, "target-sparsity", G_TYPE_DOUBLE, settings.target_sparsity, "gated-sparsity", G_TYPE_DOUBLE,
+                        frame.gated_sparsity, "sparsity-in-band", G_TYPE_DOUBLE, frame.sparsity_in_band, nullptr);
+    gst_sparseinfer_element_post_stats(element, st);
+  }
   gst_sparseinfer_frame_stats_unref(stats);
   return GST_FLOW_OK;
 }

@@ -15,6 +15,7 @@
 #include "tools/json.h"
 #include "tools/output_compare.h"
 #include "tools/policy_gate_options.h"
+#include "tools/sparsity_options.h"
 #include "tools/video_frames.h"
 
 namespace sparseinfer::cli {
@@ -60,6 +61,10 @@ void print_stream_help(std::ostream& os) {
         "  --frame-size WxH      report boxes in the pixels of a clip of this size (default: the\n"
         "                        video's), e.g. raw frames scaled down from a 768x576 clip\n"
         "\n"
+        "Change mode with online thresholds (adds \"sparsity\": the target, the share of gated layers in\n"
+        "the band and each one's sparsity and threshold; docs/sparsetem.md):\n"
+     << tools::sparsity_options_help()
+     << "\n"
         "Block mode with --gate policy (the BlockCopy policy, trained online; adds \"policy\" times):\n"
      << tools::policy_options_help();
 }
@@ -82,6 +87,8 @@ static std::vector<tools::OptionSpec> stream_options() {
   std::vector<tools::OptionSpec> specs = kStreamBaseOptions;
   const auto& policy = tools::policy_option_specs();
   specs.insert(specs.end(), policy.begin(), policy.end());
+  const auto& sparsity = tools::sparsity_option_specs();
+  specs.insert(specs.end(), sparsity.begin(), sparsity.end());
   return specs;
 }
 
@@ -185,6 +192,8 @@ int cmd_stream(const std::vector<std::string>& argv) {
     throw UsageError("--threshold and --threshold-scale take numbers");
   }
 
+  const std::optional<SparsityControllerOptions> sparsity_options = tools::parse_sparsity_options(args);
+  if (sparsity_options && mode_name != "change") throw UsageError("--target-sparsity needs --mode change");
   const Backend backend = tools::parse_backend(args.value("backend", "auto"), "--backend");
   const std::string video = args.value("video");
   std::optional<std::pair<int64_t, int64_t>> raw_size, frame_size;
@@ -212,6 +221,8 @@ int cmd_stream(const std::vector<std::string>& argv) {
       state->set_all_thresholds(threshold);
     state->set_threshold_scale(scale);
   }
+  std::unique_ptr<SparsityController> controller;
+  if (sparsity_options) controller = std::make_unique<SparsityController>(engine, *state, *sparsity_options);
   if (block_mode && args.has("block-threshold"))
     state->set_all_thresholds(parse_float(args.value("block-threshold"), "--block-threshold"));
   std::shared_ptr<policy::PolicyBlockGate> policy;
@@ -241,6 +252,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
   if (!reader.skip(start)) throw UsageError("--start " + std::to_string(start) + ": the video ends before that frame");
   for (int64_t f = 0; f < max_frames && reader.next(frame); ++f) {
     FrameResult r = engine.run(*state, {&frame});
+    if (controller) controller->observe(r, *state);
     std::string line = "{\"frame\":" + std::to_string(start + f) +
                        ",\"dense_frame\":" + (r.dense_frame ? "true" : "false") +
                        ",\"ms\":" + fixed(r.times.total_ms, 3) + ",\"mac_fraction\":" + fixed(r.mac_fraction(), 6);
@@ -265,6 +277,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
             ",\"update\":" + fixed(t.update_ms, 3) + ",\"other\":" + fixed(t.other_ms, 3) + "}";
     if (block_mode) line += ",\"executed_fraction\":" + fixed(r.executed_fraction, 6);
     if (policy) line += tools::policy_json(*policy);
+    if (controller && !r.dense_frame) line += tools::sparsity_json(*controller);
     line += ",\"state_bytes\":" + std::to_string(state->state_bytes());
     if (!r.layer_ms.empty()) {
       line += ",\"layer_ms\":{";

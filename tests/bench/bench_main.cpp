@@ -27,6 +27,7 @@
 #include "tools/layer_type.h"
 #include "tools/output_compare.h"
 #include "tools/policy_gate_options.h"
+#include "tools/sparsity_options.h"
 #include "tools/video_frames.h"
 
 using namespace sparseinfer;
@@ -56,6 +57,7 @@ struct Args {
   // same stream (so sparse modes start warm); -1: warm up, reset, time from 0.
   int start = -1;
   bool help = false;
+  std::optional<SparsityControllerOptions> sparsity;  // change mode: online thresholds (SparseTem IBST)
 };
 
 const char* const kUsage =
@@ -64,7 +66,9 @@ const char* const kUsage =
     "                         [--threads T] [--backend cpu|cuda|auto] [--warmup W] [--frames-out F.npy]\n"
     "                         [--outputs-out DIR] [--profile] [--start S] [--block-size B] [--block-threshold T]\n"
     "                         [--gate change|policy [--cost-target T] [--learning-rate L]\n"
-    "                          [--update-interval N] [--policy-file F] [--no-train] [--policy-seed N]]\n";
+    "                          [--update-interval N] [--policy-file F] [--no-train] [--policy-seed N]]\n"
+    "                         [--target-sparsity T [--sparsity-tolerance E] [--sparsity-step M]\n"
+    "                          [--sparsity-cycle N] [--sparsity-bracket B]]  (change mode: SparseTem online thresholds)\n";
 
 const std::vector<tools::OptionSpec> kBaseOptions = {
     {"model", true},      {"video", true},           {"frames", true},    {"size", true},
@@ -78,6 +82,8 @@ std::vector<tools::OptionSpec> options() {
   std::vector<tools::OptionSpec> specs = kBaseOptions;
   const auto& policy = tools::policy_option_specs();
   specs.insert(specs.end(), policy.begin(), policy.end());
+  const auto& sparsity = tools::sparsity_option_specs();
+  specs.insert(specs.end(), sparsity.begin(), sparsity.end());
   return specs;
 }
 
@@ -113,6 +119,7 @@ Args parse(const std::vector<std::string>& argv) {
   if (p.has("block-threshold")) a.block_threshold = tools::parse_float(p.value("block-threshold"), "--block-threshold");
   a.gate = p.value("gate", "change");
   a.parsed = p;
+  a.sparsity = tools::parse_sparsity_options(p);
   if (a.gate != "change" && a.gate != "policy") throw tools::UsageError("--gate must be change or policy");
   if (a.gate != "policy" && tools::has_policy_options(p))
     throw tools::UsageError("the policy options need --gate policy");
@@ -205,6 +212,7 @@ int main(int argc, char** argv) {
       opt.profile = args.profile && opt.mode == Mode::Dense;
       Engine engine(model, opt);
       std::shared_ptr<policy::PolicyBlockGate> gate;
+      std::unique_ptr<SparsityController> controller;
       auto configure = [&](StreamState& st) {
         if (opt.mode == Mode::Block) st.set_all_thresholds(args.block_threshold);
         if (opt.mode == Mode::Block && args.gate == "policy") {
@@ -219,11 +227,15 @@ int main(int argc, char** argv) {
           apply_thresholds(st, *calibrated);
         else
           st.set_all_thresholds(args.threshold);
+        if (args.sparsity) controller = std::make_unique<SparsityController>(engine, st, *args.sparsity);
       };
       auto state = engine.new_stream();
       configure(*state);
       if (args.start >= 0) {
-        for (const Tensor& w : warm) engine.run(*state, {&w});
+        for (const Tensor& w : warm) {
+          FrameResult r = engine.run(*state, {&w});
+          if (controller) controller->observe(r, *state);
+        }
       } else {
         for (int w = 0; w < args.warmup; ++w) engine.run(*state, {&frames[static_cast<size_t>(w) % frames.size()]});
         state = engine.new_stream();
@@ -236,10 +248,18 @@ int main(int argc, char** argv) {
       policy::PolicyGateTimes policy_sum;
       double mac_exec = 0, mac_dense = 0, mse_sum = 0, agree_sum = 0, agree_min = 1, executed_sum = 0;
       bool has_agreement = false;
+      double sparsity_sum = 0, in_band_sum = 0;
+      int sparsity_frames = 0;
       for (size_t f = 0; f < frames.size(); ++f) {
         const double cpu0 = process_cpu_ms();
         FrameResult r = engine.run(*state, {&frames[f]});
+        if (controller) controller->observe(r, *state);
         cpu_ms.push_back(process_cpu_ms() - cpu0);
+        if (controller && !r.dense_frame) {
+          sparsity_sum += controller->mean_sparsity();
+          in_band_sum += controller->share_in_band();
+          ++sparsity_frames;
+        }
         ms.push_back(r.times.total_ms);
         if (f > 0) {  // the first frame is dense in every mode: stages describe the steady state
           stages.detect_ms += r.times.detect_ms;
@@ -298,6 +318,10 @@ int main(int argc, char** argv) {
           ",\"gemm\":" + num(stages.gemm_ms / steady, 3) + ",\"update\":" + num(stages.update_ms / steady, 3) +
           ",\"other\":" + num(stages.other_ms / steady, 3) + "}";
       if (calibrated && opt.mode == Mode::Change) line += ",\"thresholds\":" + tools::json_string(args.thresholds);
+      if (controller)  // mean over steady frames of the gated layers' sparsity and of the share in the band
+        line += ",\"target_sparsity\":" + num(controller->options().target, 4) +
+                ",\"sparsity\":" + num(sparsity_frames ? sparsity_sum / sparsity_frames : 0.0, 6) +
+                ",\"in_band\":" + num(sparsity_frames ? in_band_sum / sparsity_frames : 0.0, 6);
       if (args.start >= 0)
         line += ",\"start\":" + std::to_string(args.start) + ",\"warmup\":" + std::to_string(args.warmup);
       if (opt.mode == Mode::Block)

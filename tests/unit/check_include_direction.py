@@ -19,7 +19,7 @@ LAYERS = [  # (folder relative to the repository root, rank)
     ("core/ops", 2),
     ("core/cpu", 3), ("kernels", 3),
     ("core/engine", 4), ("core/io", 4), ("core/decode", 4),
-    ("core/dual", 5), ("core/policy", 5),
+    ("core/dual", 5), ("core/policy", 5), ("core/control", 5),
     ("core/tools", 6),
     ("core/cli", 7),
     ("gst", 8),
