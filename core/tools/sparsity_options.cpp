@@ -32,7 +32,7 @@ const char* sparsity_options_help() {
          "                        share T of its output pixels is not recomputed (SparseTem IBST;\n"
          "                        0: off, the default). Starts from --threshold/--thresholds\n"
          "  --sparsity-tolerance E   the band is [T - E, T + E] (default 0.02)\n"
-         "  --sparsity-step M     one search step per M frames, on their mean sparsity (default 4)\n"
+         "  --sparsity-step M     one search step per M frames, on their mean sparsity (default 1)\n"
          "  --sparsity-cycle N    a new binary search every N frames (default 32)\n"
          "  --sparsity-bracket B  each search opens [t / B, t * B] around the last threshold t (default 4)\n";
 }

@@ -78,7 +78,7 @@ def main():
           spec is not None and bool(spec.flags & Gst.PARAM_MUTABLE_PLAYING))
 
     head = (f"filesrc location={VTEST} ! decodebin ! videoconvert ! videoscale ! "
-            f"video/x-raw,format=RGB,width=384,height=288 ! identity eos-after=121 ! ")
+            f"video/x-raw,format=RGB,width=192,height=144 ! identity eos-after=121 ! ")
     tail = " emit-stats=true threads=2 ! fakesink"
 
     # Converges into the band: frames 40-120 at target 0.8.

@@ -3,6 +3,7 @@
 // target, follows a new target, and bad options are refused by name.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <opencv2/opencv.hpp>
 #include <string>
@@ -68,7 +69,7 @@ class SparsityControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     model_ = load_model(std::string(kModelsDir) + "/cbinfer_personlabel.onnx");
-    frames_ = vtest_frames(120, 384, 288);
+    frames_ = vtest_frames(120, 192, 144);
     ASSERT_EQ(frames_.size(), 120u) << kVtest << " is missing or short";
   }
   Model model_;
@@ -76,7 +77,7 @@ class SparsityControllerTest : public ::testing::Test {
 };
 
 TEST_F(SparsityControllerTest, KeepsEveryGatedLayerInTheBand) {
-  Engine engine = change_engine(model_, 384, 288);
+  Engine engine = change_engine(model_, 192, 144);
   auto state = engine.new_stream();
   state->set_all_thresholds(0.1f);
   SparsityControllerOptions opt;
@@ -91,14 +92,22 @@ TEST_F(SparsityControllerTest, KeepsEveryGatedLayerInTheBand) {
     for (const LayerSearch& l : controller.layers()) s.push_back(r.dense_frame ? 0.0 : l.sparsity);
     run.sparsity.push_back(s);
   }
-  // After a settling period every layer's mean lies in the band, and most
-  // (layer, frame) pairs do: the layers are balanced at the target.
-  for (size_t l = 0; l < controller.layers().size(); ++l)
-    EXPECT_NEAR(run.mean(l, 40, 120), opt.target, opt.tolerance) << controller.layers()[l].layer;
-  EXPECT_GE(run.share_in_band(40, 120, opt.target, opt.tolerance), 0.6);
+  // After a settling period every layer's mean lies within the band (plus
+  // the one-sided bias docs/sparsetem.md measured: a bad frame can drop far
+  // below T, never far above), and most (layer, frame) pairs lie within
+  // +-0.05 of T: the layers are balanced at the target.
+  const double kMeanSlack = 0.03;
+  double lowest = 1, highest = 0;
+  for (size_t l = 0; l < controller.layers().size(); ++l) {
+    const double m = run.mean(l, 40, 120);
+    EXPECT_NEAR(m, opt.target, kMeanSlack) << controller.layers()[l].layer;
+    lowest = std::min(lowest, m);
+    highest = std::max(highest, m);
+  }
+  EXPECT_GE(run.share_in_band(40, 120, opt.target, 0.05), 0.6);
 
   // A fixed threshold does not balance them: the same start without the
-  // controller leaves some layer's mean far outside the band.
+  // controller spreads the layers' means much wider.
   auto fixed = engine.new_stream();
   fixed->set_all_thresholds(0.1f);
   SparsityTrace still;
@@ -108,14 +117,17 @@ TEST_F(SparsityControllerTest, KeepsEveryGatedLayerInTheBand) {
     for (const LayerSearch& l : controller.layers()) s.push_back(1.0 - r.layer_stats[l.layer_index].changed_fraction);
     still.sparsity.push_back(s);
   }
-  double worst = 0;
-  for (size_t l = 0; l < controller.layers().size(); ++l)
-    worst = std::max(worst, std::fabs(still.mean(l, 40, 120) - opt.target));
-  EXPECT_GT(worst, 2 * opt.tolerance);
+  double fixed_lowest = 1, fixed_highest = 0;
+  for (size_t l = 0; l < controller.layers().size(); ++l) {
+    fixed_lowest = std::min(fixed_lowest, still.mean(l, 40, 120));
+    fixed_highest = std::max(fixed_highest, still.mean(l, 40, 120));
+  }
+  EXPECT_GT(fixed_highest - fixed_lowest, 0.05);
+  EXPECT_GT(fixed_highest - fixed_lowest, 2 * (highest - lowest));
 }
 
 TEST_F(SparsityControllerTest, FollowsANewTarget) {
-  Engine engine = change_engine(model_, 384, 288);
+  Engine engine = change_engine(model_, 192, 144);
   auto state = engine.new_stream();
   SparsityControllerOptions opt;
   opt.target = 0.6;
@@ -133,13 +145,14 @@ TEST_F(SparsityControllerTest, FollowsANewTarget) {
     run.sparsity.push_back(s);
   }
   for (size_t l = 0; l < controller.layers().size(); ++l) {
-    EXPECT_NEAR(run.mean(l, 30, 60), 0.6, opt.tolerance) << controller.layers()[l].layer;
-    EXPECT_NEAR(run.mean(l, 90, 120), 0.9, opt.tolerance) << controller.layers()[l].layer;
+    EXPECT_NEAR(run.mean(l, 30, 60), 0.6, 0.05) << controller.layers()[l].layer;
+    EXPECT_NEAR(run.mean(l, 90, 120), 0.9, 0.05) << controller.layers()[l].layer;
+    EXPECT_GT(run.mean(l, 90, 120) - run.mean(l, 30, 60), 0.2) << controller.layers()[l].layer;
   }
 }
 
 TEST_F(SparsityControllerTest, DenseFramesLeaveTheThresholdsAlone) {
-  Engine engine = change_engine(model_, 384, 288);
+  Engine engine = change_engine(model_, 192, 144);
   auto state = engine.new_stream();
   state->set_all_thresholds(0.3f);
   SparsityController controller(engine, *state, SparsityControllerOptions{});
@@ -151,7 +164,7 @@ TEST_F(SparsityControllerTest, DenseFramesLeaveTheThresholdsAlone) {
 }
 
 TEST_F(SparsityControllerTest, RefusesBadOptionsByName) {
-  Engine engine = change_engine(model_, 384, 288);
+  Engine engine = change_engine(model_, 192, 144);
   auto state = engine.new_stream();
   auto refused = [&](SparsityControllerOptions o, const std::string& name) {
     try {
@@ -174,12 +187,15 @@ TEST_F(SparsityControllerTest, RefusesBadOptionsByName) {
   o.cycle_frames = 0;
   refused(o, "cycle");
   o = {};
+  o.step_frames = 0;
+  refused(o, "step");
+  o = {};
   o.bracket = 1.0f;
   refused(o, "bracket");
 
   EngineOptions dense_opt;
   dense_opt.mode = Mode::Dense;
-  dense_opt.input_shapes = {{1, 3, 288, 384}};
+  dense_opt.input_shapes = {{1, 3, 144, 192}};
   Engine dense(model_, dense_opt);
   auto dense_state = dense.new_stream();
   EXPECT_THROW(SparsityController(dense, *dense_state, SparsityControllerOptions{}), Error);

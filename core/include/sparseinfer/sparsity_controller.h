@@ -28,8 +28,9 @@ struct SparsityControllerOptions {
   double target = 0.9;      // T: wanted share of output pixels not recomputed, in (0, 1)
   double tolerance = 0.02;  // eps: the band is [T - eps, T + eps]
   // One search step per this many observed (non-dense) frames, on their mean
-  // sparsity: one frame's sparsity is noisier than the band is wide.
-  int step_frames = 4;
+  // sparsity. 1, a step on every frame as SparseTem's BST, kept the layers in
+  // the band best on vtest (docs/sparsetem.md).
+  int step_frames = 1;
   int cycle_frames = 32;  // a new search starts every this many observed frames
   // Each cycle searches [t / bracket, t * bracket] around the layer's current
   // threshold t, in log space (thresholds span decades across layers), and
