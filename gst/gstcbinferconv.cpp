@@ -84,6 +84,11 @@
  *     sparseinferoverlay ! videoconvert ! autovideosink
  * ]| A CCTV camera that drops frames when inference falls behind: the frames that get through stay in
  * change mode.
+ * |[
+ * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! \
+ *     cbinferconv model=cbinfer_personlabel.onnx threshold=0.1 target-sparsity=0.8 emit-stats=true ! fakesink -m
+ * ]| Online thresholds (SparseTem): each gated layer's threshold follows a binary search so that 80% of
+ * its output pixels are not recomputed (docs/sparsetem.md).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
