@@ -215,6 +215,7 @@ void CbinferDriver::open(const CbinferSettings& settings) {
 }
 
 void CbinferDriver::close() {
+  sparsity_.reset();
   if (batcher_) batcher_->leave(slot_);
   batcher_.reset();
   slot_ = -1;
@@ -254,6 +255,7 @@ bool CbinferDriver::configure(int frame_width, int frame_height) {
   if (batcher_) batcher_->leave(slot_);
   batcher_.reset();
   slot_ = -1;
+  sparsity_.reset();
   state_.reset();
   engine_.reset();
   if (shared_ && settings_.batch_timeout_us > 0) {
@@ -285,6 +287,7 @@ bool CbinferDriver::configure(int frame_width, int frame_height) {
   net_width_ = w;
   net_height_ = h;
   apply_thresholds_to_state();
+  follow_target_sparsity();
   return true;
 }
 
@@ -326,6 +329,25 @@ void CbinferDriver::apply_thresholds_to_state() {
   state_->set_threshold_scale(float(settings_.threshold_scale * budget_.factor()));
 }
 
+// Starts, retargets or stops the online threshold controller (SparseTem
+// IBST) of this stream. Off, the thresholds go back to the properties'.
+// A batched state is shared by the streams of the batch, so it has none.
+void CbinferDriver::follow_target_sparsity() {
+  if (settings_.target_sparsity <= 0.0 || !state_ || settings_.mode != Mode::Change) {
+    if (sparsity_) {
+      sparsity_.reset();
+      apply_thresholds_to_state();
+    }
+    return;
+  }
+  SparsityControllerOptions options;
+  options.target = settings_.target_sparsity;
+  if (!sparsity_)
+    sparsity_ = std::make_unique<SparsityController>(*engine_, *state_, options);
+  else if (sparsity_->options().target != options.target)
+    sparsity_->set_options(options);
+}
+
 GstSparseinferTask CbinferDriver::guess_task() const {
   if (!model_) return GST_SPARSEINFER_TASK_UNKNOWN;
   const std::vector<ValueInfo>& outs = model_->outputs;
@@ -344,6 +366,8 @@ GstSparseinferTask CbinferDriver::guess_task() const {
 void CbinferDriver::update(const CbinferSettings& settings) {
   const bool threshold_changed = settings.threshold != settings_.threshold;
   const bool scale_changed = settings.threshold_scale != settings_.threshold_scale;
+  const bool target_changed = settings.target_sparsity != settings_.target_sparsity;
+  settings_.target_sparsity = settings.target_sparsity;
   settings_.threshold = settings.threshold;
   settings_.threshold_scale = settings.threshold_scale;
   settings_.refresh_interval = settings.refresh_interval;
@@ -354,6 +378,9 @@ void CbinferDriver::update(const CbinferSettings& settings) {
   if (threshold_changed || (scale_changed && batcher_)) apply_thresholds_to_state();
   if (scale_changed || settings.latency_budget_ms != budget_.budget_ms())
     apply_budget_scale(settings.latency_budget_ms);
+  // A threshold set while the controller runs is its new starting point.
+  if (threshold_changed && sparsity_) sparsity_.reset();
+  if (target_changed || threshold_changed) follow_target_sparsity();
 }
 
 void CbinferDriver::apply_budget_scale(double budget_ms) {
@@ -430,6 +457,7 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
     result.mask_height = batched.mask_height;
   } else if (state_) {
     result = engine_->run(*state_, {&input_});
+    if (sparsity_) sparsity_->observe(result, *state_);
   } else {
     borrowed = shared_->borrow_dense_state(engine_);
     result = engine_->run(*borrowed, {&input_});
@@ -515,6 +543,10 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   stats.layer_changed_fractions.assign(result.layer_stats.size(), 0.0);
   for (size_t i = 0; i < stats.layer_changed_fractions.size() && i < result.layer_stats.size(); ++i)
     stats.layer_changed_fractions[i] = result.layer_stats[i].changed_fraction;
+  if (sparsity_ && !result.dense_frame) {
+    stats.gated_sparsity = sparsity_->mean_sparsity();
+    stats.sparsity_in_band = sparsity_->share_in_band();
+  }
   return stats;
 }
 

@@ -27,6 +27,7 @@
 #include "sparseinfer/model.h"
 #include "sparseinfer/model_description.h"
 #include "sparseinfer/preprocess.h"
+#include "sparseinfer/sparsity_controller.h"
 #include "sparseinfer/stream_batcher.h"
 #include "sparseinfer/thresholds.h"
 
@@ -73,6 +74,9 @@ struct CbinferSettings {
   // With an instance id: the frames of its streams run as one batch, each
   // waiting at most this long for the others (0: each stream runs alone).
   int64_t batch_timeout_us = 0;
+  // SparseTem online thresholds: the share of output pixels each gated layer
+  // leaves alone (0: off, the thresholds stay as set).
+  double target_sparsity = 0.0;
 };
 
 // The preprocessing a frame gets: the description's (its scale folded into
@@ -128,6 +132,9 @@ struct CbinferFrameStats {
   double threshold_scale = 0;  // inferred change-mode frames: the scale they ran with (budget factor included)
   size_t state_bytes = 0;
   std::vector<double> layer_changed_fractions;  // inferred frames: per engine layer
+  // target-sparsity on, change frames: the gated layers' mean sparsity and
+  // the share of them in the band (< 0 otherwise).
+  double gated_sparsity = -1, sparsity_in_band = -1;
   // Inferred frames: the first detecting layer's mask on the network input grid
   // (all ones in dense mode); valid until the next frame.
   const uint8_t* mask = nullptr;
@@ -239,6 +246,7 @@ class CbinferDriver {
   // Takes a new latency budget (unbatched change mode) and sets threshold-scale
   // times the budget's factor on the stream state.
   void apply_budget_scale(double budget_ms);
+  void follow_target_sparsity();
   void hold_class_map(const DecodeResult& decoded);
 
   CbinferSettings settings_;
@@ -268,6 +276,8 @@ class CbinferDriver {
   int class_map_width_ = 0, class_map_height_ = 0;
   std::vector<uint8_t> mask_;
   LatencyBudgetController budget_;  // unbatched change mode
+  // target-sparsity on, unbatched change mode: this stream's online thresholds.
+  std::unique_ptr<SparsityController> sparsity_;
 };
 
 }  // namespace sparseinfer::gst

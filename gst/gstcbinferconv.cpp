@@ -100,6 +100,9 @@
  * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! \
  *     cbinferconv model=cbinfer_personlabel.onnx gate=output-norm-4x4 threshold=100 ! fakesink
  * ]| Skip-Convolutions' structured output-norm gate instead of CBinfer's threshold gate (docs/gates.md).
+ *     cbinferconv model=cbinfer_personlabel.onnx threshold=0.1 target-sparsity=0.8 emit-stats=true ! fakesink -m
+ * ]| Online thresholds (SparseTem): each gated layer's threshold follows a binary search so that 80% of
+ * its output pixels are not recomputed (docs/sparsetem.md).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -149,6 +152,8 @@ namespace sg = sparseinfer::gst;
 #define DEFAULT_EMIT_STATS FALSE
 #define DEFAULT_LATENCY_BUDGET 0.0
 #define MAX_LATENCY_BUDGET 60000.0
+#define DEFAULT_TARGET_SPARSITY 0.0
+#define MAX_TARGET_SPARSITY 0.99
 static const gdouble DEFAULT_MEAN[3] = {0.485, 0.456, 0.406};  // ImageNet, on values in [0, 1]
 static const gdouble DEFAULT_STD[3] = {0.229, 0.224, 0.225};
 
@@ -177,6 +182,7 @@ enum {
   PROP_EMIT_STATS,
   PROP_LATENCY_BUDGET,
   PROP_GATE,
+  PROP_TARGET_SPARSITY,
 };
 
 struct _GstCbinferConv {
@@ -372,6 +378,12 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
                         "output-norm and their KxK structured forms: Skip-Convolutions; docs/gates.md). The "
                         "threshold properties set the gate's threshold",
                         GST_TYPE_SPARSEINFER_GATE, 0, ready));
+      gobject_class, PROP_TARGET_SPARSITY,
+      g_param_spec_double("target-sparsity", "Target sparsity",
+                          "Change mode: adjust each gated layer's threshold online (SparseTem binary search, re-run "
+                          "every cycle) so that this share of its output pixels is not recomputed, within +-0.02; "
+                          "starts from threshold/thresholds-file (0: off, the thresholds stay as set)",
+                          0.0, MAX_TARGET_SPARSITY, DEFAULT_TARGET_SPARSITY, playing));
 
   gst_element_class_set_static_metadata(element_class, "Change-based CNN inference", "Filter/Analyzer/Video",
                                         "Runs an ONNX network on video frames, recomputing only what changed "
@@ -517,6 +529,9 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
     case PROP_EMIT_STATS:
       s.emit_stats = g_value_get_boolean(value);
       break;
+    case PROP_TARGET_SPARSITY:
+      s.target_sparsity = g_value_get_double(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -599,6 +614,9 @@ static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue
     case PROP_EMIT_STATS:
       g_value_set_boolean(value, s.emit_stats);
       break;
+    case PROP_TARGET_SPARSITY:
+      g_value_set_double(value, s.target_sparsity);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -623,6 +641,10 @@ static gboolean gst_cbinfer_conv_open(GstSparseinferElement *element) {
   g_free(instance_id);
   const GstClockTime timeout = gst_sparseinfer_element_get_batch_timeout(element);
   settings.batch_timeout_us = timeout > 0 ? std::max<gint64>(1, gint64(timeout / GST_USECOND)) : 0;
+  if (settings.target_sparsity > 0 && settings.batch_timeout_us > 0 && !settings.model_instance_id.empty())
+    GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
+                        ("'target-sparsity' has no effect with 'batch-timeout': the batch's thresholds are shared."),
+                        (nullptr));
   if (settings.batch_timeout_us > 0 && settings.model_instance_id.empty())
     GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
                         ("'batch-timeout' has no effect without 'model-instance-id': this stream runs alone."),
@@ -804,6 +826,9 @@ static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, Gs
     // The scale this frame's thresholds ran with: threshold-scale times the latency budget's factor.
     if (frame.inferred && frame.threshold_scale > 0)
       gst_structure_set(st, "threshold-scale", G_TYPE_DOUBLE, frame.threshold_scale, nullptr);
+    if (frame.gated_sparsity >= 0)
+      gst_structure_set(st, "target-sparsity", G_TYPE_DOUBLE, settings.target_sparsity, "gated-sparsity", G_TYPE_DOUBLE,
+                        frame.gated_sparsity, "sparsity-in-band", G_TYPE_DOUBLE, frame.sparsity_in_band, nullptr);
     gst_sparseinfer_element_post_stats(element, st);
   }
   gst_sparseinfer_frame_stats_unref(stats);

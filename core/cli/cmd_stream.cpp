@@ -18,6 +18,7 @@
 #include "tools/json.h"
 #include "tools/output_compare.h"
 #include "tools/policy_gate_options.h"
+#include "tools/sparsity_options.h"
 #include "tools/video_frames.h"
 
 namespace sparseinfer::cli {
@@ -73,6 +74,10 @@ void print_stream_help(std::ostream& os) {
         "  --frame-size WxH      report boxes in the pixels of a clip of this size (default: the\n"
         "                        video's), e.g. raw frames scaled down from a 768x576 clip\n"
         "\n"
+        "Change mode with online thresholds (adds \"sparsity\": the target, the share of gated layers in\n"
+        "the band and each one's sparsity and threshold; docs/sparsetem.md):\n"
+     << tools::sparsity_options_help()
+     << "\n"
         "Block mode with --gate policy (the BlockCopy policy, trained online; adds \"policy\" times):\n"
      << tools::policy_options_help();
 }
@@ -95,6 +100,8 @@ static std::vector<tools::OptionSpec> stream_options() {
   std::vector<tools::OptionSpec> specs = kStreamBaseOptions;
   const auto& policy = tools::policy_option_specs();
   specs.insert(specs.end(), policy.begin(), policy.end());
+  const auto& sparsity = tools::sparsity_option_specs();
+  specs.insert(specs.end(), sparsity.begin(), sparsity.end());
   return specs;
 }
 
@@ -227,6 +234,8 @@ int cmd_stream(const std::vector<std::string>& argv) {
   }
   LatencyBudgetController controller(budget);
 
+  const std::optional<SparsityControllerOptions> sparsity_options = tools::parse_sparsity_options(args);
+  if (sparsity_options && mode_name != "change") throw UsageError("--target-sparsity needs --mode change");
   const Backend backend = tools::parse_backend(args.value("backend", "auto"), "--backend");
   const std::string video = args.value("video");
   std::optional<std::pair<int64_t, int64_t>> raw_size, frame_size;
@@ -256,6 +265,8 @@ int cmd_stream(const std::vector<std::string>& argv) {
       state->set_all_thresholds(threshold);
     state->set_threshold_scale(scale);
   }
+  std::unique_ptr<SparsityController> sparsity;
+  if (sparsity_options) sparsity = std::make_unique<SparsityController>(engine, *state, *sparsity_options);
   if (block_mode && args.has("block-threshold"))
     state->set_all_thresholds(parse_float(args.value("block-threshold"), "--block-threshold"));
   std::shared_ptr<policy::PolicyBlockGate> policy;
@@ -288,6 +299,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
     if (controller.enabled()) state->set_threshold_scale(static_cast<float>(scale * controller.factor()));
     FrameResult r = engine.run(*state, {&frame});
     controller.observe(r.times.total_ms, r.dense_frame);
+    if (sparsity) sparsity->observe(r, *state);
     std::string line = "{\"frame\":" + std::to_string(start + f) +
                        ",\"dense_frame\":" + (r.dense_frame ? "true" : "false") +
                        ",\"ms\":" + fixed(r.times.total_ms, 3) + ",\"mac_fraction\":" + fixed(r.mac_fraction(), 6);
@@ -313,6 +325,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
     if (block_mode) line += ",\"executed_fraction\":" + fixed(r.executed_fraction, 6);
     if (controller.enabled()) line += ",\"threshold_scale\":" + fixed(state->threshold_scale(), 5);
     if (policy) line += tools::policy_json(*policy);
+    if (sparsity && !r.dense_frame) line += tools::sparsity_json(*sparsity);
     line += ",\"state_bytes\":" + std::to_string(state->state_bytes());
     if (!r.layer_ms.empty()) {
       line += ",\"layer_ms\":{";

@@ -28,6 +28,7 @@
 #include "tools/layer_type.h"
 #include "tools/output_compare.h"
 #include "tools/policy_gate_options.h"
+#include "tools/sparsity_options.h"
 #include "tools/video_frames.h"
 
 using namespace sparseinfer;
@@ -58,6 +59,7 @@ struct Args {
   int start = -1;
   double latency_budget_ms = 0;  // change and block (change gate) modes: core/control/latency_budget.h
   bool help = false;
+  std::optional<SparsityControllerOptions> sparsity;  // change mode: online thresholds (SparseTem IBST)
 };
 
 const char* const kUsage =
@@ -68,6 +70,8 @@ const char* const kUsage =
     "                         [--latency-budget MS]\n"
     "                         [--gate change|policy [--cost-target T] [--learning-rate L]\n"
     "                          [--update-interval N] [--policy-file F] [--no-train] [--policy-seed N]]\n"
+    "                         [--target-sparsity T [--sparsity-tolerance E] [--sparsity-step M]\n"
+    "                          [--sparsity-cycle N] [--sparsity-bracket B]]  (change mode: SparseTem online thresholds)\n"
     "  --gate KIND also takes a gate of the engine (threshold, input-norm, output-norm,\n"
     "  input-norm-KxK, output-norm-KxK; docs/gates.md): change mode runs it, and block mode\n"
     "  the structured ones as its block gate.\n";
@@ -84,6 +88,8 @@ std::vector<tools::OptionSpec> options() {
   std::vector<tools::OptionSpec> specs = kBaseOptions;
   const auto& policy = tools::policy_option_specs();
   specs.insert(specs.end(), policy.begin(), policy.end());
+  const auto& sparsity = tools::sparsity_option_specs();
+  specs.insert(specs.end(), sparsity.begin(), sparsity.end());
   return specs;
 }
 
@@ -126,6 +132,7 @@ Args parse(const std::vector<std::string>& argv) {
     if (a.gate != "change" && a.gate != "policy" && std::find(kinds.begin(), kinds.end(), a.gate) == kinds.end())
       throw tools::UsageError("--gate " + a.gate + ": must be change, policy or a gate of the engine (docs/gates.md)");
   }
+  a.sparsity = tools::parse_sparsity_options(p);
   if (a.gate != "policy" && tools::has_policy_options(p))
     throw tools::UsageError("the policy options need --gate policy");
   if (a.start >= 0 && a.warmup > a.start) throw tools::UsageError("--warmup cannot exceed --start");
@@ -218,6 +225,7 @@ int main(int argc, char** argv) {
       opt.profile = args.profile && opt.mode == Mode::Dense;
       Engine engine(model, opt);
       std::shared_ptr<policy::PolicyBlockGate> gate;
+      std::unique_ptr<SparsityController> sparsity;
       auto configure = [&](StreamState& st) {
         if (opt.mode == Mode::Block) st.set_all_thresholds(args.block_threshold);
         if (opt.mode == Mode::Block && args.gate == "policy") {
@@ -232,11 +240,15 @@ int main(int argc, char** argv) {
           apply_thresholds(st, *calibrated);
         else
           st.set_all_thresholds(args.threshold);
+        if (args.sparsity) sparsity = std::make_unique<SparsityController>(engine, st, *args.sparsity);
       };
       auto state = engine.new_stream();
       configure(*state);
       if (args.start >= 0) {
-        for (const Tensor& w : warm) engine.run(*state, {&w});
+        for (const Tensor& w : warm) {
+          FrameResult r = engine.run(*state, {&w});
+          if (sparsity) sparsity->observe(r, *state);
+        }
       } else {
         for (int w = 0; w < args.warmup; ++w) engine.run(*state, {&frames[static_cast<size_t>(w) % frames.size()]});
         state = engine.new_stream();
@@ -253,12 +265,20 @@ int main(int argc, char** argv) {
       LatencyBudgetSettings budget;
       if (opt.mode == Mode::Change || (opt.mode == Mode::Block && !gate)) budget.budget_ms = args.latency_budget_ms;
       LatencyBudgetController controller(budget);
+      double sparsity_sum = 0, in_band_sum = 0;
+      int sparsity_frames = 0;
       for (size_t f = 0; f < frames.size(); ++f) {
         const double cpu0 = process_cpu_ms();
         if (controller.enabled()) state->set_threshold_scale(static_cast<float>(controller.factor()));
         FrameResult r = engine.run(*state, {&frames[f]});
         controller.observe(r.times.total_ms, r.dense_frame);
+        if (sparsity) sparsity->observe(r, *state);
         cpu_ms.push_back(process_cpu_ms() - cpu0);
+        if (sparsity && !r.dense_frame) {
+          sparsity_sum += sparsity->mean_sparsity();
+          in_band_sum += sparsity->share_in_band();
+          ++sparsity_frames;
+        }
         ms.push_back(r.times.total_ms);
         if (f > 0) {  // the first frame is dense in every mode: stages describe the steady state
           stages.detect_ms += r.times.detect_ms;
@@ -324,6 +344,10 @@ int main(int argc, char** argv) {
                 ",\"ms_p95\":" + num(sorted[std::min(sorted.size() - 1, size_t(0.95 * double(sorted.size())))], 3);
       }
       if (opt.mode == Mode::Change) line += ",\"gate\":" + tools::json_string(opt.gate);
+      if (sparsity)  // mean over steady frames of the gated layers' sparsity and of the share in the band
+        line += ",\"target_sparsity\":" + num(sparsity->options().target, 4) +
+                ",\"sparsity\":" + num(sparsity_frames ? sparsity_sum / sparsity_frames : 0.0, 6) +
+                ",\"in_band\":" + num(sparsity_frames ? in_band_sum / sparsity_frames : 0.0, 6);
       if (args.start >= 0)
         line += ",\"start\":" + std::to_string(args.start) + ",\"warmup\":" + std::to_string(args.warmup);
       if (opt.mode == Mode::Block)
