@@ -5,9 +5,10 @@
 // once over the row of patches without padding (the pads are in the patches).
 #include <chrono>
 
-#include "cpu/conv_cpu.h"
 #include "cpu/conv_gemm.h"
 #include "cpu/depthwise.h"
+#include "cpu/packed_gemm.h"
+#include "engine/block/block_depthwise.h"
 #include "engine/block/block_kernel.h"
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
@@ -27,6 +28,24 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
+// [C, rows, width] with block j's `cell` columns at j * pitch -> [C, rows, n * cell].
+void compact_cells(const float* from, int64_t width, int64_t channels, int64_t rows, int64_t n, int64_t cell,
+                   int64_t pitch, float* to) {
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t y = 0; y < rows; ++y) {
+      const float* src = from + (c * rows + y) * width;
+      float* dst = to + (c * rows + y) * n * cell;
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t x = 0; x < cell; ++x) dst[j * cell + x] = src[j * pitch + x];
+    }
+}
+
+// Depthwise with channel multiplier 1 and strides up to 2: block_depthwise.
+bool reads_map_directly(const ConvGeometry& g, const Tensor& weight) {
+  return g.group > 1 && g.group == g.in_channels && g.out_channels == g.in_channels && weight.dim(1) == 1 &&
+         g.stride_h <= 2 && g.stride_w <= 2;
+}
+
 class BlockConv : public BlockKernel {
  public:
   BlockConv(const BlockLayer& layer, ConvGeometry g)
@@ -35,11 +54,19 @@ class BlockConv : public BlockKernel {
         bias_(layer.inputs.size() > 2 && layer.inputs[2] ? layer.inputs[2]->f32() : nullptr),
         act_(fused_activation(*layer.info.node)),
         out_(layer.output_layouts[0]),
-        packed_(conv_packed_weights(*layer.op)),
+        packed_(nullptr),
         in_id_(layer.input_ids[0]),
         out_id_(layer.output_ids[0]),
         out_needs_map_(layer.output_needs_map[0]) {
     depthwise_ = g_.group == g_.in_channels && layer.inputs[1]->dim(1) == 1 && g_.group > 1;
+    direct_depthwise_ = reads_map_directly(g_, *layer.inputs[1]);
+    // The dense Conv's packed implicit GEMM (AVX-512 or AVX2): OpenBLAS would
+    // repack the weights on every call, once per layer per frame.
+    if (!depthwise_ && packed_conv_tile_supported()) {
+      pack_weights(weight_, g_.group, g_.out_channels / g_.group,
+                   (g_.in_channels / g_.group) * g_.kernel_h * g_.kernel_w, own_packed_);
+      packed_ = &own_packed_;
+    }
     const int64_t keff_h = (g_.kernel_h - 1) * g_.dilation_h + 1, keff_w = (g_.kernel_w - 1) * g_.dilation_w + 1;
     patch_.step_h = out_.cell_h * g_.stride_h;
     patch_.step_w = out_.cell_w * g_.stride_w;
@@ -60,6 +87,10 @@ class BlockConv : public BlockKernel {
   void run(const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs, BlockRun& r) const override {
     const int64_t n = static_cast<int64_t>(r.blocks->size());
     auto t0 = Clock::now();
+    if (direct_depthwise_) {
+      run_depthwise(inputs, outputs, r);
+      return;
+    }
     const float* stacked = nullptr;
     if (pointwise_ && (*r.stacked)[static_cast<size_t>(in_id_)].valid) {
       stacked = (*r.stacked)[static_cast<size_t>(in_id_)].data.data();
@@ -101,21 +132,48 @@ class BlockConv : public BlockKernel {
     }
     auto t2 = Clock::now();
     r.times->gemm_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
-    out_stack.valid = pointwise_;
-    if (out_needs_map_ || !pointwise_)
-      scatter_cells(result, w.out[2], g_.out_channels, g_.out_h, g_.out_w, *r.blocks, out_.cell_h, out_.cell_w,
-                    patch_.pitch_w / g_.stride_w, outputs[0]->f32(), r.threads);
+    if (!pointwise_) {
+      // Each block's cell starts at column j * pitch_w / stride of the result;
+      // laid compactly, it stays stacked for the 1x1 and element-wise layers
+      // after it, which then gather nothing (a depthwise output is read by
+      // its projection only).
+      compact_cells(result, w.out[2], g_.out_channels, out_.cell_h, n, out_.cell_w, patch_.pitch_w / g_.stride_w,
+                    buffer_floats(out_stack.data, g_.out_channels * out_.cell_h * n * out_.cell_w));
+      result = out_stack.data.data();
+    }
+    out_stack.valid = true;
+    if (out_needs_map_)
+      scatter_cells(result, n * out_.cell_w, g_.out_channels, g_.out_h, g_.out_w, *r.blocks, out_.cell_h, out_.cell_w,
+                    out_.cell_w, outputs[0]->f32(), r.threads);
     r.times->update_ms += ms_since(t2);
   }
 
  private:
+  // Depthwise: read the stored map directly, write the stacked cells (block_depthwise.h).
+  void run_depthwise(const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs, BlockRun& r) const {
+    const int64_t n = static_cast<int64_t>(r.blocks->size());
+    auto t0 = Clock::now();
+    StackedValue& out_stack = (*r.stacked)[static_cast<size_t>(out_id_)];
+    float* result = buffer_floats(out_stack.data, g_.out_channels * out_.cell_h * n * out_.cell_w);
+    block_depthwise(inputs[0]->f32(), g_, *r.blocks, out_.cell_h, out_.cell_w, weight_, bias_, act_, result, r.threads);
+    auto t1 = Clock::now();
+    r.times->gemm_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    out_stack.valid = true;
+    if (out_needs_map_)
+      scatter_cells(result, n * out_.cell_w, g_.out_channels, g_.out_h, g_.out_w, *r.blocks, out_.cell_h, out_.cell_w,
+                    out_.cell_w, outputs[0]->f32(), r.threads);
+    r.times->update_ms += ms_since(t1);
+  }
+
   ConvGeometry g_;
   const float* weight_;
   const float* bias_;
   Activation act_;
   CellLayout out_;
   const PackedWeights* packed_;
+  PackedWeights own_packed_;
   bool depthwise_ = false;
+  bool direct_depthwise_ = false;
   int in_id_, out_id_;
   bool out_needs_map_;
   bool pointwise_ = false;
@@ -153,8 +211,11 @@ std::unique_ptr<BlockKernel> make_block_conv(const BlockLayer& layer) {
   // A spatial kernel on small cells reads (cell - 1) * stride + k pixels per
   // cell pixel: at cells under kMinSpatialCell the patches outweigh the whole
   // map, so the layer runs whole on the stored map (deep, small layers).
+  // Depthwise layers read the map directly (block_depthwise.h) and have no
+  // such floor: per cell pixel they read the taps, as dense does.
   const bool spatial = g.kernel_h > 1 || g.kernel_w > 1 || g.stride_h > 1 || g.stride_w > 1;
-  if (spatial && (layer.output_layouts[0].cell_w < kMinSpatialCell || layer.output_layouts[0].cell_h < kMinSpatialCell))
+  if (spatial && !reads_map_directly(g, *w) &&
+      (layer.output_layouts[0].cell_w < kMinSpatialCell || layer.output_layouts[0].cell_h < kMinSpatialCell))
     return nullptr;
   return std::make_unique<BlockConv>(layer, g);
 }

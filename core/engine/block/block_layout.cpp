@@ -57,25 +57,58 @@ void gather_patches(const float* map, int64_t channels, int64_t height, int64_t 
   });
 }
 
+namespace {
+
+// One channel's cells; CW > 0 fixes the cell width, so the short rows of deep
+// layers (1-4 pixels) copy without a loop per row.
+template <int64_t CW>
+void scatter_channel(const float* src, int64_t stacked_width, int64_t height, int64_t width,
+                     const std::vector<BlockRef>& blocks, int64_t cell_h, int64_t cell_w, int64_t pitch_w, float* dst) {
+  for (int64_t j = 0; j < static_cast<int64_t>(blocks.size()); ++j) {
+    const int64_t y0 = blocks[j].row * cell_h, x0 = blocks[j].col * cell_w;
+    const int64_t rows = std::min(cell_h, height - y0), cols = std::min(cell_w, width - x0);
+    for (int64_t y = 0; y < rows; ++y) {
+      const float* from = src + y * stacked_width + j * pitch_w;
+      float* to = dst + (y0 + y) * width + x0;
+      if (CW > 0 && cols == CW)
+        for (int64_t x = 0; x < CW; ++x) to[x] = from[x];
+      else
+        for (int64_t x = 0; x < cols; ++x) to[x] = from[x];
+    }
+  }
+}
+
+}  // namespace
+
 void scatter_cells(const float* stacked, int64_t stacked_width, int64_t channels, int64_t height, int64_t width,
                    const std::vector<BlockRef>& blocks, int64_t cell_h, int64_t cell_w, int64_t pitch_w, float* map,
                    int threads) {
   const int64_t plane = cell_h * stacked_width;
   if (channels * plane < 32768) threads = 1;
+  auto channel = scatter_channel<0>;
+  switch (cell_w) {
+    case 1:
+      channel = scatter_channel<1>;
+      break;
+    case 2:
+      channel = scatter_channel<2>;
+      break;
+    case 4:
+      channel = scatter_channel<4>;
+      break;
+    case 8:
+      channel = scatter_channel<8>;
+      break;
+    case 16:
+      channel = scatter_channel<16>;
+      break;
+    default:
+      break;
+  }
   parallel_for(channels, threads, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const float* src = stacked + c * plane;
-      float* dst = map + c * height * width;
-      for (int64_t j = 0; j < static_cast<int64_t>(blocks.size()); ++j) {
-        const int64_t y0 = blocks[j].row * cell_h, x0 = blocks[j].col * cell_w;
-        const int64_t rows = std::min(cell_h, height - y0), cols = std::min(cell_w, width - x0);
-        for (int64_t y = 0; y < rows; ++y) {
-          const float* from = src + y * stacked_width + j * pitch_w;
-          float* to = dst + (y0 + y) * width + x0;
-          for (int64_t x = 0; x < cols; ++x) to[x] = from[x];
-        }
-      }
-    }
+    for (int64_t c = c0; c < c1; ++c)
+      channel(stacked + c * plane, stacked_width, height, width, blocks, cell_h, cell_w, pitch_w,
+              map + c * height * width);
   });
 }
 
