@@ -100,6 +100,8 @@
  * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! \
  *     cbinferconv model=cbinfer_personlabel.onnx gate=output-norm-4x4 threshold=100 ! fakesink
  * ]| Skip-Convolutions' structured output-norm gate instead of CBinfer's threshold gate (docs/gates.md).
+ * |[
+ * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! \
  *     cbinferconv model=cbinfer_personlabel.onnx threshold=0.1 target-sparsity=0.8 emit-stats=true ! fakesink -m
  * ]| Online thresholds (SparseTem): each gated layer's threshold follows a binary search so that 80% of
  * its output pixels are not recomputed (docs/sparsetem.md).
@@ -378,6 +380,7 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
                         "output-norm and their KxK structured forms: Skip-Convolutions; docs/gates.md). The "
                         "threshold properties set the gate's threshold",
                         GST_TYPE_SPARSEINFER_GATE, 0, ready));
+  g_object_class_install_property(
       gobject_class, PROP_TARGET_SPARSITY,
       g_param_spec_double("target-sparsity", "Target sparsity",
                           "Change mode: adjust each gated layer's threshold online (SparseTem binary search, re-run "
