@@ -113,8 +113,11 @@ constexpr GstClockTime kLatencyChangeMin = 2 * GST_MSECOND;
 // Weight of a new frame when the processing time falls.
 constexpr double kLatencySmoothing = 0.1;
 // The latency covers the slowest kind of frame times this, for the jitter of a
-// loaded machine and the frame that waits behind a slow one.
-constexpr double kLatencyHeadroom = 1.25;
+// loaded machine and the frame that waits behind a slow one. 1.5: on the 2-core
+// development machine dense refreshes of the person network at 640x480 took
+// 377-640 ms within one 300-frame run, so 1.25x the first ones let later ones
+// reach the sink late (1-3 of 300 dropped); 1.5x dropped none.
+constexpr double kLatencyHeadroom = 1.5;
 // QoS: each skipped frame shrinks the prediction of its kind by this factor...
 constexpr double kQosDecay = 0.8;
 // ...and after this many skips in a row one frame is inferred anyway (about
@@ -155,9 +158,14 @@ void update_latency(GstElement *element, LatencyEstimate &estimate, FrameKind ki
   GST_OBJECT_LOCK(element);
   const GstClockTime before = *reported;
   const GstClockTime delta = value > before ? value - before : before - value;
-  // The first estimate is always reported; later ones only when they moved enough to matter.
-  const bool post = (before == 0 && value > 0) ||
-                    (delta >= kLatencyChangeMin && double(delta) > kLatencyChangeRatio * double(before));
+  // The first estimate is always reported; later ones only when they rose
+  // enough to matter. The latency never falls while the element runs: a lower
+  // one moves the sink's deadlines earlier, and the frames already queued
+  // behind it arrive late (a refresh-interval=30 pipeline at 640x480 dropped a
+  // buffer 220 ms late when the latency fell from 950 to 761 ms).
+  const bool post =
+      value > before && ((before == 0 && value > 0) ||
+                         (delta >= kLatencyChangeMin && double(delta) > kLatencyChangeRatio * double(before)));
   if (post) *reported = value;
   GST_OBJECT_UNLOCK(element);
   if (post) {
