@@ -8,16 +8,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "cpu/linear_axis.h"
 #include "ops/change_set.h"
 
 namespace sparseinfer {
 
-// One axis of a linear resize: output index o blends input taps i0[o] and
-// i1[o] with weights w0[o] and w1[o] (the dense kernel's tables), and input
-// index i is read by the outputs [first[i], end[i]) (empty when none).
-struct LinearTaps {
-  std::vector<int32_t> i0, i1, first, end;
-  std::vector<float> w0, w1;
+// One axis of a linear resize: the dense kernel's tables (linear_axis.h),
+// and input index i is read by the outputs [first[i], end[i]) (empty when none).
+struct LinearTaps : LinearAxis {
+  std::vector<int32_t> first, end;
 };
 
 struct BilinearGeometry {

@@ -11,33 +11,22 @@
 #include <string>
 
 #include "cpu/cpu_ops.h"
+#include "cpu/linear_axis.h"
 #include "util/parallel.h"
 
 namespace sparseinfer {
 
 namespace {
 
-enum class Coord { HalfPixel, PytorchHalfPixel, AlignCorners, Asymmetric, Other };
-
-// Two taps per output index along one axis, as the reference computes them.
-struct LinearAxis {
-  std::vector<int64_t> i0, i1;
-  std::vector<float> w0, w1;
-};
-
 class ResizeCpu : public Op {
  public:
   explicit ResizeCpu(const OpInfo& info) : info_(info), reference_(create_reference_op(info)) {
     const Node& node = *info.node;
-    const std::string coord = node.attr_string("coordinate_transformation_mode", "half_pixel");
-    coord_ = coord == "half_pixel"           ? Coord::HalfPixel
-             : coord == "pytorch_half_pixel" ? Coord::PytorchHalfPixel
-             : coord == "align_corners"      ? Coord::AlignCorners
-             : coord == "asymmetric"         ? Coord::Asymmetric
-                                             : Coord::Other;
+    const bool known_coord =
+        linear_coord_from_name(node.attr_string("coordinate_transformation_mode", "half_pixel"), &coord_);
     // Resize-11 and later with the plain attributes; Upsample and Resize-10 stay on the reference.
     eligible_ = node.op_type == "Resize" && info.opset >= 11 && node.attr_string("mode", "nearest") == "linear" &&
-                coord_ != Coord::Other && !node.has_attr("axes") && node.attr_int("antialias", 0) == 0 &&
+                known_coord && !node.has_attr("axes") && node.attr_int("antialias", 0) == 0 &&
                 node.attr_string("keep_aspect_ratio_policy", "stretch") == "stretch";
   }
 
@@ -59,7 +48,7 @@ class ResizeCpu : public Op {
       const double scale = scales ? static_cast<double>(s[static_cast<size_t>(2 + a)])
                                   : static_cast<double>(out_len) / static_cast<double>(in_len);
       const double resized = scales ? static_cast<double>(in_len) * scale : static_cast<double>(out_len);
-      axes_[a] = build_axis(in_len, out_len, scale, resized);
+      axes_[a] = linear_axis(coord_, in_len, out_len, scale, resized);
     }
     fast_ = true;
     return outs;
@@ -120,37 +109,9 @@ class ResizeCpu : public Op {
   }
 
  private:
-  LinearAxis build_axis(int64_t in_len, int64_t out_len, double scale, double resized) const {
-    LinearAxis axis;
-    for (int64_t o = 0; o < out_len; ++o) {
-      const double xr = static_cast<double>(o);
-      double xo = xr / scale;
-      switch (coord_) {
-        case Coord::HalfPixel:
-          xo = (xr + 0.5) / scale - 0.5;
-          break;
-        case Coord::PytorchHalfPixel:
-          xo = out_len > 1 ? (xr + 0.5) / scale - 0.5 : 0.0;
-          break;
-        case Coord::AlignCorners:
-          xo = resized == 1.0 ? 0.0 : xr * static_cast<double>(in_len - 1) / (resized - 1.0);
-          break;
-        default:
-          break;
-      }
-      const double lower = std::floor(xo), r = xo - lower;
-      auto clamp = [&](int64_t i) { return std::min(std::max<int64_t>(i, 0), in_len - 1); };
-      axis.i0.push_back(clamp(static_cast<int64_t>(lower)));
-      axis.i1.push_back(clamp(static_cast<int64_t>(lower) + 1));
-      axis.w0.push_back(static_cast<float>(1.0 - r));
-      axis.w1.push_back(static_cast<float>(r));
-    }
-    return axis;
-  }
-
   OpInfo info_;
   std::unique_ptr<Op> reference_;
-  Coord coord_ = Coord::Other;
+  LinearCoord coord_ = LinearCoord::HalfPixel;
   bool eligible_ = false;
   // Plan from infer().
   bool fast_ = false;

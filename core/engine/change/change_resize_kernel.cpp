@@ -4,7 +4,7 @@
 // 3840x2160 segnet_small's Resize_1 is 265 MB and that pass its slowest
 // layer. Like pooling (CBinfer §III-E) it instead recomputes, in place, only
 // the outputs whose 2x2 input taps changed.
-#include <cmath>
+#include <utility>
 #include <string>
 
 #include "cpu/change_resize.h"
@@ -31,35 +31,10 @@ class BilinearChangeKernel : public ChangeKernel {
   BilinearGeometry g_;
 };
 
-enum class Coord { HalfPixel, PytorchHalfPixel, AlignCorners, Asymmetric };
-
-// The taps of one axis, computed as the dense CPU kernel computes them
-// (cpu/resize_cpu.cpp), so a recomputed pixel matches a dense one.
-LinearTaps linear_taps(Coord coord, int64_t in_len, int64_t out_len, double scale, double resized) {
+// The taps of one axis, the dense CPU kernel's tables, plus who reads each input.
+LinearTaps linear_taps(LinearCoord coord, int64_t in_len, int64_t out_len, double scale, double resized) {
   LinearTaps taps;
-  for (int64_t o = 0; o < out_len; ++o) {
-    const double xr = static_cast<double>(o);
-    double xo = xr / scale;
-    switch (coord) {
-      case Coord::HalfPixel:
-        xo = (xr + 0.5) / scale - 0.5;
-        break;
-      case Coord::PytorchHalfPixel:
-        xo = out_len > 1 ? (xr + 0.5) / scale - 0.5 : 0.0;
-        break;
-      case Coord::AlignCorners:
-        xo = resized == 1.0 ? 0.0 : xr * static_cast<double>(in_len - 1) / (resized - 1.0);
-        break;
-      case Coord::Asymmetric:
-        break;
-    }
-    const double lower = std::floor(xo), r = xo - lower;
-    auto clamp = [&](int64_t i) { return static_cast<int32_t>(std::min(std::max<int64_t>(i, 0), in_len - 1)); };
-    taps.i0.push_back(clamp(static_cast<int64_t>(lower)));
-    taps.i1.push_back(clamp(static_cast<int64_t>(lower) + 1));
-    taps.w0.push_back(static_cast<float>(1.0 - r));
-    taps.w1.push_back(static_cast<float>(r));
-  }
+  static_cast<LinearAxis&>(taps) = linear_axis(coord, in_len, out_len, scale, resized);
   index_readers(taps, in_len);
   return taps;
 }
@@ -80,18 +55,8 @@ std::unique_ptr<ChangeKernel> make_resize_change_kernel(const Node& node, Op& op
   if (node.attr_string("mode", "nearest") != "linear" || node.has_attr("axes") || node.attr_int("antialias", 0) != 0 ||
       node.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
     return nullptr;
-  const std::string c = node.attr_string("coordinate_transformation_mode", "half_pixel");
-  Coord coord;
-  if (c == "half_pixel")
-    coord = Coord::HalfPixel;
-  else if (c == "pytorch_half_pixel")
-    coord = Coord::PytorchHalfPixel;
-  else if (c == "align_corners")
-    coord = Coord::AlignCorners;
-  else if (c == "asymmetric")
-    coord = Coord::Asymmetric;
-  else
-    return nullptr;
+  LinearCoord coord;
+  if (!linear_coord_from_name(node.attr_string("coordinate_transformation_mode", "half_pixel"), &coord)) return nullptr;
   const Tensor& in = *inputs[0];
   const Tensor& out = *outputs[0];
   if (in.dim(0) != out.dim(0) || in.dim(1) != out.dim(1) || in.dim(2) == 0 || in.dim(3) == 0) return nullptr;
