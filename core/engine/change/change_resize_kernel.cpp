@@ -4,8 +4,8 @@
 // 3840x2160 segnet_small's Resize_1 is 265 MB and that pass its slowest
 // layer. Like pooling (CBinfer §III-E) it instead recomputes, in place, only
 // the outputs whose 2x2 input taps changed.
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "cpu/change_resize.h"
 #include "engine/change/change_kernel.h"
