@@ -27,7 +27,8 @@ import model_frames as mf  # noqa: E402
 mf.reexec_in_peer_venv()
 import numpy as np  # noqa: E402
 
-ORACLE = os.path.join(mf.ROOT, "..", "shared", "models", "reference_decode.py")
+# The shared reference decoder, run with this suite's frame decoding (reference_oracle.py says why).
+ORACLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference_oracle.py")
 IOU_MIN = 0.95
 FRACTION_TOL = 1e-3
 
@@ -64,8 +65,7 @@ def match_boxes(ours, ref):
 
 
 def oracle(kind, model, size):
-    # One frame past the last wanted: the last frame of the oracle's decode is not reproducible (model_frames.py).
-    frames = ",".join(str(f) for f in mf.FRAMES + [mf.FRAMES[-1] + 1])
+    frames = ",".join(str(f) for f in mf.FRAMES)
     out = subprocess.run([sys.executable, mf.require(ORACLE, "the reference decoder"), kind, model, "--video", mf.VIDEO,
                           "--frames", frames, "--size", f"{size[0]}x{size[1]}"], check=True, capture_output=True, text=True)
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
