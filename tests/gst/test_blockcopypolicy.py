@@ -116,11 +116,14 @@ def described(models):
     for f in (ssd, plain, VTEST):
         if not os.path.exists(f):
             sys.exit(f"missing input {f}")
-    # vtest.avi's frames 0-5 (people walk through all of them).
-    src = f"filesrc location={VTEST} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! identity eos-after=6"
+    # vtest.avi's frames 0-5 (people walk through all of them). The stream ends one frame later and only
+    # the first 6 count: the frame just before `identity eos-after` ends a stream does not always arrive
+    # (1 run in 40 lost it, measured with fakesink).
+    src = f"filesrc location={VTEST} ! decodebin ! videoconvert ! video/x-raw,format=RGB ! identity eos-after=7"
 
     rois = []
     frames, error = run(f"{src} ! blockcopypolicy model={ssd} emit-stats=true ! fakesink name=sink", rois=rois)
+    frames, rois = frames[:6], rois[:6]
     check("ssd: runs to EOS", error is None and len(frames) == 6, f"error={error} frames={len(frames)}")
     check("ssd: every frame carries ROI metas labelled pedestrian",
           len(rois) == 6 and all(n > 0 and label == "pedestrian" for n, label in rois), str(rois))
@@ -138,6 +141,7 @@ def described(models):
                 moved.append(bc.get_property("cost-target"))
 
         frames, error = run(f"{src} ! {infer} ! fakesink name=sink", on_frame=move_tau)
+        frames = frames[:6]
         check("policy: runs to EOS", error is None and len(frames) == 6, f"error={error} frames={len(frames)}")
         check("policy: stats carry the executed fraction and the policy's figures",
               len(frames) == 6 and all("executed-fraction" in f and all(k in f for k in POLICY_FIELDS) for f in frames),
@@ -153,6 +157,7 @@ def described(models):
         # The second run starts from the file: its running cost M_t goes on
         # from the saved one instead of starting at the first frame's cost.
         again, error = run(f"{src} ! {infer} ! fakesink name=sink")
+        again = again[:6]
         check("policy: a second run loads the policy file", error is None and len(again) == 6 and
               fresh_cost == 1.0 and again[0]["running-cost"] < 1.0,
               f"error={error} fresh={fresh_cost} loaded={again[0]['running-cost'] if again else None}")

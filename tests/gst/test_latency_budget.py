@@ -25,9 +25,20 @@ def check(name, ok, detail=""):
         failures.append(name)
 
 
-def run(desc, stats_name, fields, on_frame=None, timeout_s=300):
-    """Plays `desc` to EOS or an error; returns the stats messages' `fields` per frame and the error."""
+def run(desc, stats_name, fields, on_output=None, timeout_s=300):
+    """Plays `desc` to EOS or an error; returns the stats messages' `fields` per frame and the error.
+    on_output(pipeline, n) runs in the streaming thread as the element pushes its n-th buffer, so
+    what it changes holds from the next frame on however late the bus is read."""
     p = Gst.parse_launch(desc)
+    if on_output:
+        pushed = [0]
+
+        def probe(pad, info):
+            pushed[0] += 1
+            on_output(p, pushed[0])
+            return Gst.PadProbeReturn.OK
+
+        p.get_by_name("infer").get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, probe)
     bus = p.get_bus()
     p.set_state(Gst.State.PLAYING)
     frames, error = [], None
@@ -39,8 +50,6 @@ def run(desc, stats_name, fields, on_frame=None, timeout_s=300):
         if msg.type == Gst.MessageType.ELEMENT and msg.get_structure().get_name() == stats_name:
             s = msg.get_structure()
             frames.append({k: s.get_value(k) for k in fields if s.has_field(k)})
-            if on_frame:
-                on_frame(p, frames)
         elif msg.type == Gst.MessageType.ERROR:
             error = msg.parse_error()[0].message
             break
@@ -60,14 +69,17 @@ def main():
         if not os.path.exists(f):
             sys.exit(f"missing input {f}")
     Gst.init(None)
-    # vtest.avi's frames 0-11 at 192x144: people walk through all of them.
+    # vtest.avi's frames 0-11 at 192x144: people walk through all of them. The stream ends one frame
+    # later and only the first 12 count: the frame just before `identity eos-after` ends a stream does
+    # not always arrive (1 run in 40 lost it, measured with fakesink).
     src = (f"filesrc location={VTEST} ! decodebin ! videoconvert ! videoscale ! "
-           "video/x-raw,format=RGB,width=192,height=144 ! identity eos-after=12")
+           "video/x-raw,format=RGB,width=192,height=144 ! identity eos-after=13")
     conv = f"cbinferconv name=infer model={person} thresholds-file={a.thresholds} emit-stats=true threads=1"
     fields = ("dense-frame", "process-ms", "threshold-scale", "mac-fraction")
 
     # A budget of 0.01 ms: no frame fits, so every change frame raises the factor.
     frames, error = run(f"{src} ! {conv} latency-budget=0.01 ! fakesink", "sparseinfer-frame-stats", fields)
+    frames = frames[:12]
     scales = [f.get("threshold-scale") for f in frames if not f["dense-frame"]]
     check("cbinferconv: runs to EOS with a budget", error is None and len(frames) == 12, f"error={error}")
     check("cbinferconv: the first change frame runs at threshold-scale 1", bool(scales) and scales[0] == 1.0,
@@ -76,17 +88,18 @@ def main():
           len(scales) == 11 and all(b >= a for a, b in zip(scales, scales[1:])) and scales[1] > 1 and scales[-1] > 10,
           str(scales))
 
-    # Turned off while playing (after the 6th frame's message): back to threshold-scale (2 here) from the next
-    # frame the element starts; the last frames certainly start after it.
-    def switch_off(p, seen):
-        if len(seen) == 6:
+    # Turned off while playing (as the 6th frame leaves the element): back to threshold-scale (2 here) from
+    # the next frame on.
+    def switch_off(p, n):
+        if n == 6:
             p.get_by_name("infer").set_property("latency-budget", 0.0)
 
     frames, error = run(f"{src} ! {conv} threshold-scale=2 latency-budget=0.01 ! fakesink",
-                        "sparseinfer-frame-stats", fields, on_frame=switch_off)
+                        "sparseinfer-frame-stats", fields, on_output=switch_off)
+    frames = frames[:12]
     scales = [f.get("threshold-scale") for f in frames]
     check("cbinferconv: latency-budget=0 while playing restores threshold-scale",
-          error is None and len(scales) == 12 and scales[5] > 2 and all(s == 2.0 for s in scales[9:]), str(scales))
+          error is None and len(scales) == 12 and scales[5] > 2 and all(s == 2.0 for s in scales[6:]), str(scales))
 
     frames, error = run(f"{src} ! {conv} mode=dense latency-budget=20 ! fakesink", "sparseinfer-frame-stats", fields)
     check("cbinferconv: a budget in dense mode is refused by property name",
@@ -100,6 +113,7 @@ def main():
              "latency-budget=0.01")
     frames, error = run(f"{src} ! {block} ! fakesink", "sparseinfer-block-stats",
                         ("dense-frame", "threshold", "executed-fraction"))
+    frames = frames[:12]
     thresholds = [f.get("threshold") for f in frames if not f["dense-frame"]]
     check("blockcopypolicy: runs to EOS with a budget", error is None and len(frames) == 12, f"error={error}")
     check("blockcopypolicy: the threshold rises from the property's while frames miss the budget",

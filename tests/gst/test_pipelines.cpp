@@ -79,16 +79,16 @@ GST_START_TEST(test_videotestsrc_overlay) {
 GST_END_TEST;
 
 GST_START_TEST(test_vtest_avi) {
-  if (!g_file_test(VTEST_AVI, G_FILE_TEST_EXISTS)) {
-    GST_WARNING("%s missing (Debian package opencv-doc): skipped", VTEST_AVI);
-    return;
-  }
+  fail_unless(g_file_test(VTEST_AVI, G_FILE_TEST_EXISTS), "%s missing (Debian package opencv-doc)", VTEST_AVI);
+  // One frame past the 24 that count: the frame just before `identity
+  // eos-after` ends a stream does not always arrive (1 run in 40 lost it).
   std::vector<Seen> seen = run("filesrc location=" VTEST_AVI
                                " ! decodebin ! videoconvert ! videoscale ! "
-                               "video/x-raw,format=BGRx,width=192,height=144 ! identity eos-after=24 ! "
+                               "video/x-raw,format=BGRx,width=192,height=144 ! identity eos-after=25 ! "
                                "cbinferconv name=infer model=" +
                                kModels + "/detnet_small.onnx threshold=0.1 ! sparseinferoverlay ! fakesink sync=false");
-  fail_unless_equals_int(seen.size(), 24);
+  fail_unless(seen.size() >= 24, "%zu frames of 24", seen.size());
+  seen.resize(24);
   fail_unless(seen[0].dense);
   double later = 0;
   for (size_t i = 1; i < seen.size(); ++i) later += seen[i].mac_fraction;
