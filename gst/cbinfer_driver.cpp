@@ -126,6 +126,7 @@ void CbinferTotals::add(const CbinferFrameStats& frame) {
   if (frame.inferred) {
     ++inferred;
     dense += frame.dense_frame ? 1 : 0;
+    refresh += frame.refresh_frame ? 1 : 0;
     changed_fraction += frame.changed_fraction;
     mac_fraction += frame.mac_fraction;
     ms += frame.process_ms;
@@ -424,7 +425,14 @@ bool CbinferDriver::should_infer(uint64_t frame_index, bool would_be_late, bool*
 CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& frame) {
   if (!configured()) throw Error("engine not configured for a frame size");
   if (has_results() && next_is_dense(frame_index)) {  // refresh
-    if (state_) state_->reset();
+    // Change mode refreshes without forgetting: a frame at threshold 0 over
+    // every layer's whole input equals a dense one and costs what moved since
+    // the layers last computed, so a static camera's refresh fits in a frame
+    // period (issue 14). A batched stream's state is the batcher's: dense.
+    if (state_ && settings_.mode == Mode::Change && !batcher_)
+      state_->refresh();
+    else if (state_)
+      state_->reset();
     if (batcher_ && settings_.mode == Mode::Change) batcher_->reset(slot_);
   }
 
@@ -457,7 +465,8 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
     result.mask_height = batched.mask_height;
   } else if (state_) {
     result = engine_->run(*state_, {&input_});
-    if (sparsity_) sparsity_->observe(result, *state_);
+    // A refresh ran at threshold 0: its sparsity says nothing of the thresholds.
+    if (sparsity_ && !result.refresh_frame) sparsity_->observe(result, *state_);
   } else {
     borrowed = shared_->borrow_dense_state(engine_);
     result = engine_->run(*borrowed, {&input_});
@@ -525,7 +534,8 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   size_t set = 0;
   for (uint8_t m : mask_) set += m;
   stats.dense_frame = result.dense_frame;
-  if (result.dense_frame) last_dense_index_ = frame_index;
+  stats.refresh_frame = result.refresh_frame;
+  if (result.dense_frame || result.refresh_frame) last_dense_index_ = frame_index;
   stats.changed_fraction = mask_.empty() ? 1.0 : double(set) / double(mask_.size());
   stats.mac_fraction = result.mac_fraction();
   stats.macs_executed = result.macs_executed;
@@ -535,7 +545,7 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
     stats.threshold_scale = state_->threshold_scale();
     // The next frame's thresholds follow this one's time (preprocessing, network, decoding).
     if (budget_.enabled()) {
-      budget_.observe(ms, result.dense_frame);
+      budget_.observe(ms, result.dense_frame || result.refresh_frame);
       apply_budget_scale(settings_.latency_budget_ms);
     }
   }
@@ -543,7 +553,7 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
   stats.layer_changed_fractions.assign(result.layer_stats.size(), 0.0);
   for (size_t i = 0; i < stats.layer_changed_fractions.size() && i < result.layer_stats.size(); ++i)
     stats.layer_changed_fractions[i] = result.layer_stats[i].changed_fraction;
-  if (sparsity_ && !result.dense_frame) {
+  if (sparsity_ && !result.dense_frame && !result.refresh_frame) {
     stats.gated_sparsity = sparsity_->mean_sparsity();
     stats.sparsity_in_band = sparsity_->share_in_band();
   }

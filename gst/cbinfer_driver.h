@@ -62,9 +62,9 @@ struct CbinferSettings {
   // Change mode: frame time (ms) the thresholds follow, through a factor on
   // threshold_scale (core/control/latency_budget.h); 0: off.
   double latency_budget_ms = 0;
-  std::string gates_file;                  // Skip-Conv Gumbel gates (docs/gumbel-gates.md); empty: the threshold gate
-  unsigned refresh_interval = 0;           // a dense frame every Nth (0: never)
-  unsigned inference_interval = 1;         // the network on every Nth frame only
+  std::string gates_file;           // Skip-Conv Gumbel gates (docs/gumbel-gates.md); empty: the threshold gate
+  unsigned refresh_interval = 0;    // a dense frame every Nth (0: never)
+  unsigned inference_interval = 1;  // the network on every Nth frame only
   DetectionParams detection;
   ExplicitProperties set;  // which of the above override the model description
   bool emit_stats = false;
@@ -125,6 +125,7 @@ struct CbinferFrameStats {
   bool inferred = false;
   bool qos_skipped = false;  // it was due, but would have been late
   bool dense_frame = false;
+  bool refresh_frame = false;   // change mode's refresh (refresh-interval): threshold 0, equals dense
   double changed_fraction = 0;  // of the first layer's mask
   double mac_fraction = 0;
   int64_t macs_executed = 0, macs_dense = 0;
@@ -146,6 +147,7 @@ struct CbinferTotals {
   uint64_t frames = 0;
   uint64_t inferred = 0;
   uint64_t dense = 0;
+  uint64_t refresh = 0;
   uint64_t qos_skipped = 0;
   double changed_fraction = 0;  // sums over inferred frames
   double mac_fraction = 0;
@@ -196,10 +198,10 @@ class CbinferDriver {
   // Whether frame `frame_index` is due for inference: every
   // inference-interval-th frame, and any frame while nothing is held.
   bool due(uint64_t frame_index) const;
-  // Whether inferring frame `frame_index` now computes it densely: dense mode,
-  // the first frame after a reset, or a refresh (refresh-interval frames or
-  // more since the last dense one; a refresh skipped by QoS comes on the next
-  // inferred frame).
+  // Whether inferring frame `frame_index` now computes it densely, or (change
+  // mode) gives a dense frame's result: dense mode, the first frame after a
+  // reset, or a refresh (refresh-interval frames or more since the last one;
+  // a refresh skipped by QoS comes on the next inferred frame).
   bool next_is_dense(uint64_t frame_index) const;
 
   // Whether frame `frame_index` (since the reset) runs the network: every
@@ -269,7 +271,7 @@ class CbinferDriver {
   Tensor input_;
   int net_width_ = 0, net_height_ = 0;
   int frame_width_ = 0, frame_height_ = 0;
-  uint64_t last_dense_index_ = 0;  // frame index of the last dense frame since the reset
+  uint64_t last_dense_index_ = 0;  // frame index of the last dense or refresh frame since the reset
   std::vector<HeldTensor> held_;
   std::vector<Detection> held_detections_;
   std::shared_ptr<const std::vector<uint8_t>> held_class_map_;

@@ -46,8 +46,8 @@
  *
  * Latency and QoS keep one processing time per kind of frame, dense and
  * change. The reported latency covers the slowest kind the element produces
- * in steady state, with a quarter of headroom: the change frames, and the
- * dense ones too when refresh-interval makes them recur (or in dense mode).
+ * in steady state, with headroom: the change frames, and the refreshes too
+ * when refresh-interval makes them recur (or the dense frames in dense mode).
  * The one dense frame after a reset is left out, so a cold start does not
  * delay every later frame; it may reach a synchronised sink late once. For
  * the latency to absorb a slow frame a thread boundary must buffer it (a
@@ -80,7 +80,7 @@
  * gst-launch-1.0 v4l2src ! videoconvert ! cbinferconv model=cbinfer_scenelabel.onnx \
  *     thresholds-file=scenelabel.thresholds.json refresh-interval=250 ! sparseinferoverlay ! \
  *     videoconvert ! autovideosink
- * ]| A dashcam with calibrated per-layer thresholds and a dense refresh every 250 frames.
+ * ]| A dashcam with calibrated per-layer thresholds and a refresh every 250 frames.
  * |[
  * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! \
  *     cbinferconv model=ssdlite_mbv2_pedestrian_dyn.onnx ! sparseinferoverlay ! videoconvert ! autovideosink
@@ -293,8 +293,10 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
       gobject_class, PROP_REFRESH_INTERVAL,
       g_param_spec_uint(
           "refresh-interval", "Refresh interval",
-          "Compute every Nth frame densely to clear accumulated error (0: never); the reported latency then "
-          "covers the dense frames",
+          "Every Nth frame gets a dense frame's result, clearing the error thresholds let build up (0: never). "
+          "Change mode runs that frame at threshold 0 over every layer's whole input, so it costs what moved "
+          "since each layer last computed, not a dense frame; batched streams and dense mode compute it densely. "
+          "The reported latency covers these frames",
           0, G_MAXUINT, DEFAULT_REFRESH_INTERVAL, playing));
   g_object_class_install_property(
       gobject_class, PROP_INFERENCE_INTERVAL,
@@ -357,10 +359,11 @@ static void gst_cbinfer_conv_class_init(GstCbinferConvClass *klass) {
                         MAX_MAX_DETECTIONS, DEFAULT_MAX_DETECTIONS, playing));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics",
-                         "Totals since start: frames, inferred-frames, dense-frames, qos-skipped-frames, "
-                         "mean-changed-fraction, mean-mac-fraction, mean-ms (over inferred frames), latency-ms",
-                         GST_TYPE_STRUCTURE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_boxed(
+          "stats", "Statistics",
+          "Totals since start: frames, inferred-frames, dense-frames, refresh-frames, qos-skipped-frames, "
+          "mean-changed-fraction, mean-mac-fraction, mean-ms (over inferred frames), latency-ms",
+          GST_TYPE_STRUCTURE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   g_object_class_install_property(
       gobject_class, PROP_EMIT_STATS,
       g_param_spec_boolean("emit-stats", "Emit statistics",
@@ -446,10 +449,11 @@ static GstStructure *stats_structure(GstCbinferConv *self) {
   const GstClockTime latency = gst_sparseinfer_element_get_latency_unlocked(GST_SPARSEINFER_ELEMENT(self));
   const double n = t.inferred ? double(t.inferred) : 1.0;
   return gst_structure_new("sparseinfer-stats", "frames", G_TYPE_UINT64, t.frames, "inferred-frames", G_TYPE_UINT64,
-                           t.inferred, "dense-frames", G_TYPE_UINT64, t.dense, "qos-skipped-frames", G_TYPE_UINT64,
-                           t.qos_skipped, "mean-changed-fraction", G_TYPE_DOUBLE, t.changed_fraction / n,
-                           "mean-mac-fraction", G_TYPE_DOUBLE, t.mac_fraction / n, "mean-ms", G_TYPE_DOUBLE, t.ms / n,
-                           "latency-ms", G_TYPE_DOUBLE, double(latency) / GST_MSECOND, nullptr);
+                           t.inferred, "dense-frames", G_TYPE_UINT64, t.dense, "refresh-frames", G_TYPE_UINT64,
+                           t.refresh, "qos-skipped-frames", G_TYPE_UINT64, t.qos_skipped, "mean-changed-fraction",
+                           G_TYPE_DOUBLE, t.changed_fraction / n, "mean-mac-fraction", G_TYPE_DOUBLE,
+                           t.mac_fraction / n, "mean-ms", G_TYPE_DOUBLE, t.ms / n, "latency-ms", G_TYPE_DOUBLE,
+                           double(latency) / GST_MSECOND, nullptr);
 }
 
 static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
@@ -769,6 +773,7 @@ static GstSparseinferFrameStats *frame_stats(const gchar *stream_id, guint64 fra
   stats->frame_index = frame_index;
   stats->inferred = f.inferred;
   stats->dense_frame = f.dense_frame;
+  stats->refresh_frame = f.refresh_frame;
   stats->changed_fraction = f.changed_fraction;
   stats->mac_fraction = f.mac_fraction;
   stats->macs_executed = f.macs_executed;
@@ -790,8 +795,9 @@ static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, Gs
   const sg::CbinferSettings settings = self->settings;
   GST_OBJECT_UNLOCK(self);
   driver.update(settings);
-  // Dense frames bound the latency when they recur (refresh-interval, dense
-  // mode); the single one after a reset may be late rather than delay every frame.
+  // Full frames (dense, or change mode's refreshes) bound the latency when they
+  // recur (refresh-interval, dense mode); the single dense one after a reset
+  // may be late rather than delay every frame.
   gst_sparseinfer_element_set_latency_covers(element, GST_SPARSEINFER_FRAME_FULL,
                                              settings.refresh_interval > 0 || settings.mode == si::Mode::Dense);
 
@@ -805,7 +811,9 @@ static GstFlowReturn gst_cbinfer_conv_process(GstSparseinferElement *element, Gs
     sg::FrameView view;
     if (!gst_sparseinfer_element_map_frame(element, buf, &view)) return GST_FLOW_ERROR;
     frame = driver.infer(frame_index, view);
-    gst_sparseinfer_element_add_processing_time(element, kind_of(frame.dense_frame), frame.process_ms);
+    // A refresh is timed as the kind it stands for: the frames whose result is dense's.
+    gst_sparseinfer_element_add_processing_time(element, kind_of(frame.dense_frame || frame.refresh_frame),
+                                                frame.process_ms);
   } else {
     frame = driver.hold(qos_skip);
   }

@@ -419,8 +419,10 @@ void draw_stats(sg::Canvas &canvas, const GstSparseinferStreamMeta &m, const Set
     line = g_strdup_printf("#%" G_GUINT64_FORMAT " HELD", m.frame_index);
   else
     line = g_strdup_printf("#%" G_GUINT64_FORMAT " %s MAC %.1f%% CHG %.1f%% %.1f MS", m.frame_index,
-                           st->dense_frame ? "DENSE" : "SPARSE", 100.0 * st->mac_fraction, 100.0 * st->changed_fraction,
-                           st->process_ms);
+                           st->dense_frame     ? "DENSE"
+                           : st->refresh_frame ? "REFRESH"
+                                               : "SPARSE",
+                           100.0 * st->mac_fraction, 100.0 * st->changed_fraction, st->process_ms);
   // Narrow frames get a smaller font rather than a line cut off at the edge.
   int scale = s.text_scale;
   while (scale > 1 && sg::Canvas::text_width(line, scale) > canvas.width()) --scale;

@@ -54,6 +54,9 @@ size_t StreamState::state_bytes() const {
 void StreamState::reset() {
   impl_->mode->reset();
 }
+void StreamState::refresh() {
+  impl_->mode->refresh();
+}
 void StreamState::set_threshold(const std::string& layer, float threshold) {
   impl_->mode->gate_settings().set(layer, threshold);
 }

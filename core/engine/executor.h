@@ -24,6 +24,9 @@ class ModeState {
   virtual size_t bytes() const = 0;
   // Forget previous frames: the next frame is computed in full.
   virtual void reset() = 0;
+  // The next frame's result must equal a dense frame's. Modes that can get
+  // there for less than a dense frame override this (change mode).
+  virtual void refresh() { reset(); }
   // The thresholds of the mode's gated layers (none in dense mode).
   virtual GateSettings& gate_settings() = 0;
   // Block mode's gate; other modes refuse one.

@@ -3,7 +3,8 @@
 # live, so the sink drops late frames and cbinferconv skips inference on frames
 # that would be late (QoS); the element's processing time is part of the
 # pipeline latency. The queue is sized in time, not buffers: with
-# refresh-interval the reported latency covers a dense refresh, and the queue
+# refresh-interval the reported latency covers a refresh (a frame at threshold
+# 0 that costs what moved since the layers last computed), and the queue
 # must hold the frames that arrive meanwhile (a 2-buffer leaky queue let 45 of
 # 300 frames through at 320x240; this one all 300). A dropped frame does not
 # reset the change-mode state. Without a display the annotated video goes to a file.

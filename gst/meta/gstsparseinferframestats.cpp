@@ -18,6 +18,7 @@ GstMiniObject *frame_stats_copy(const GstMiniObject *obj) {
   dst->frame_index = src->frame_index;
   dst->inferred = src->inferred;
   dst->dense_frame = src->dense_frame;
+  dst->refresh_frame = src->refresh_frame;
   dst->changed_fraction = src->changed_fraction;
   dst->mac_fraction = src->mac_fraction;
   dst->macs_executed = src->macs_executed;
@@ -50,13 +51,13 @@ GstStructure *gst_sparseinfer_frame_stats_to_structure(const GstSparseinferFrame
     g_value_set_double(&v, stats->layer_changed_fractions[i]);
     gst_value_array_append_and_take_value(&layers, &v);
   }
-  GstStructure *s =
-      gst_structure_new("sparseinfer-frame-stats", "stream-id", G_TYPE_STRING, stats->stream_id ? stats->stream_id : "",
-                        "frame-index", G_TYPE_UINT64, stats->frame_index, "inferred", G_TYPE_BOOLEAN, stats->inferred,
-                        "dense-frame", G_TYPE_BOOLEAN, stats->dense_frame, "changed-fraction", G_TYPE_DOUBLE,
-                        stats->changed_fraction, "mac-fraction", G_TYPE_DOUBLE, stats->mac_fraction, "macs-executed",
-                        G_TYPE_INT64, stats->macs_executed, "macs-dense", G_TYPE_INT64, stats->macs_dense, "process-ms",
-                        G_TYPE_DOUBLE, stats->process_ms, "state-bytes", G_TYPE_UINT64, stats->state_bytes, nullptr);
+  GstStructure *s = gst_structure_new(
+      "sparseinfer-frame-stats", "stream-id", G_TYPE_STRING, stats->stream_id ? stats->stream_id : "", "frame-index",
+      G_TYPE_UINT64, stats->frame_index, "inferred", G_TYPE_BOOLEAN, stats->inferred, "dense-frame", G_TYPE_BOOLEAN,
+      stats->dense_frame, "refresh-frame", G_TYPE_BOOLEAN, stats->refresh_frame, "changed-fraction", G_TYPE_DOUBLE,
+      stats->changed_fraction, "mac-fraction", G_TYPE_DOUBLE, stats->mac_fraction, "macs-executed", G_TYPE_INT64,
+      stats->macs_executed, "macs-dense", G_TYPE_INT64, stats->macs_dense, "process-ms", G_TYPE_DOUBLE,
+      stats->process_ms, "state-bytes", G_TYPE_UINT64, stats->state_bytes, nullptr);
   gst_structure_take_value(s, "layer-changed-fractions", &layers);
   return s;
 }

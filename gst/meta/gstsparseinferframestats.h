@@ -31,6 +31,9 @@ typedef struct _GstSparseinferFrameStats GstSparseinferFrameStats;
  * @state_bytes: bytes held for the stream's state
  * @n_layers: number of entries in @layer_changed_fractions
  * @layer_changed_fractions: (array length=n_layers): per executed layer
+ * @refresh_frame: change mode's refresh (refresh-interval): every layer at
+ *   threshold 0 over its whole input, so the result equals a dense frame's
+ *   though only what moved was recomputed
  */
 struct _GstSparseinferFrameStats {
   GstMiniObject mini_object;
@@ -46,6 +49,7 @@ struct _GstSparseinferFrameStats {
   guint64 state_bytes;
   guint n_layers;
   gdouble *layer_changed_fractions;
+  gboolean refresh_frame;
 };
 
 GST_SPARSEINFER_META_API GType gst_sparseinfer_frame_stats_get_type(void);

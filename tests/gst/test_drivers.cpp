@@ -149,10 +149,13 @@ TEST(CbinferDriver, NextIsDenseFollowsRefreshAndResets) {
   EXPECT_TRUE(driver.infer(0, view_of(px, w, h)).dense_frame);
   EXPECT_FALSE(driver.next_is_dense(1));
   EXPECT_FALSE(driver.infer(1, view_of(px, w, h)).dense_frame);
-  // Frame 3 was due for a refresh but skipped (QoS): frame 4 refreshes instead.
+  // Frame 3 was due for a refresh but skipped (QoS): frame 4 refreshes instead
+  // (change mode: at threshold 0, a dense result without a dense frame).
   EXPECT_TRUE(driver.next_is_dense(3));
   EXPECT_TRUE(driver.next_is_dense(4));
-  EXPECT_TRUE(driver.infer(4, view_of(px, w, h)).dense_frame);
+  const sg::CbinferFrameStats refresh = driver.infer(4, view_of(px, w, h));
+  EXPECT_TRUE(refresh.refresh_frame);
+  EXPECT_FALSE(refresh.dense_frame);
   EXPECT_FALSE(driver.next_is_dense(5));
   driver.reset();
   EXPECT_TRUE(driver.next_is_dense(0));
@@ -167,7 +170,9 @@ TEST(CbinferDriver, RefreshIntervalAndThresholdUpdates) {
   driver.configure(w, h);
   for (int t = 0; t < 5; ++t) {
     std::vector<uint8_t> px = frame_pixels(w, h, t);
-    EXPECT_EQ(driver.infer(uint64_t(t), view_of(px, w, h)).dense_frame, t % 2 == 0) << "frame " << t;
+    const sg::CbinferFrameStats f = driver.infer(uint64_t(t), view_of(px, w, h));
+    EXPECT_EQ(f.dense_frame, t == 0) << "frame " << t;
+    EXPECT_EQ(f.refresh_frame, t > 0 && t % 2 == 0) << "frame " << t;
   }
 
   // A threshold no change passes: nothing but the first frame is recomputed.

@@ -266,6 +266,60 @@ TEST(ChangeEngine, ResetMakesTheNextFrameDense) {
   EXPECT_EQ(r.macs_executed, r.macs_dense);
 }
 
+// A refresh (refresh-interval) gives a dense frame's result without a dense
+// frame: after thresholds let error build up, one frame at threshold 0 over
+// every layer's whole input equals dense, for every gate kind, and on a still
+// background with a moving block it recomputes far less than everything.
+// On the clip the error before it is up to 0.18 (detnet, threshold gate).
+TEST(ChangeEngine, RefreshEqualsDenseWithoutADenseFrame) {
+  std::vector<Tensor> vtest = vtest_frames(6, 384, 288);
+  ASSERT_FALSE(vtest.empty()) << kVtest << " not found (Debian package opencv-doc)";
+  // The still background and the moving block (the last synthetic frame is noise everywhere).
+  std::vector<Tensor> synthetic = synthetic_frames(96, 64);
+  synthetic.pop_back();
+  // Thresholds that let error build up: the norm gates' scale differs from CBinfer's.
+  const std::pair<std::string, float> gates[] = {{"threshold", 0.2f}, {"input-norm", 0.2f}, {"output-norm-4x4", 2.0f}};
+  for (const auto& [gate, threshold] : gates) {
+    for (const char* name : kModels) {
+      for (const std::vector<Tensor>* frames : std::vector<const std::vector<Tensor>*>{&vtest, &synthetic}) {
+        Model model = load_model(std::string(kModelsDir) + "/" + name + ".onnx");
+        EngineOptions co = options_for(Mode::Change, frames->front());
+        co.gate = gate;
+        Engine dense(model, options_for(Mode::Dense, frames->front())), change(model, co);
+        auto ds = dense.new_stream(), cs = change.new_stream();
+        cs->set_all_thresholds(threshold);
+        double drifted = 0;
+        const size_t last = frames->size() - 1;
+        for (size_t f = 0; f <= last; ++f) {
+          if (f == last) cs->refresh();
+          FrameResult d = dense.run(*ds, {&(*frames)[f]});
+          FrameResult c = change.run(*cs, {&(*frames)[f]});
+          const std::string where =
+              gate + " " + name + (frames == &vtest ? " vtest" : " synthetic") + " frame " + std::to_string(f);
+          EXPECT_EQ(c.refresh_frame, f == last) << where;
+          EXPECT_EQ(c.dense_frame, f == 0) << where;
+          if (f > 0 && f < last) drifted = std::max(drifted, relative_error(d, c));
+          if (f == last) {
+            EXPECT_LE(relative_error(d, c), 1e-5) << where << " (before it the error reached " << drifted << ")";
+            if (frames == &synthetic) {
+              EXPECT_LT(c.mac_fraction(), 0.9) << where;
+            }
+          }
+        }
+        // On the clip the thresholds let error build up for the refresh to clear
+        // (the synthetic block moves by far more than they let pass).
+        if (frames == &vtest) {
+          EXPECT_GT(drifted, 1e-5) << gate << " " << name << ": no error built up to clear";
+        }
+        // Back to the thresholds on the next frame.
+        FrameResult after = change.run(*cs, {&frames->back()});
+        EXPECT_FALSE(after.refresh_frame);
+        EXPECT_EQ(after.macs_executed, 0) << gate << " " << name << ": a repeated frame after a refresh";
+      }
+    }
+  }
+}
+
 TEST(ChangeEngine, ThresholdApiRejectsBadInput) {
   Engine engine(box_filter_model(), change_mode());
   auto s = engine.new_stream();

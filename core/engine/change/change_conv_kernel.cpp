@@ -82,7 +82,15 @@ class ConvChangeKernel : public ChangeKernel {
     if (gate_) {
       ChangeSet& selected = *s.selected;
       selected.set_grid(g_.batch, g_.in_h, g_.in_w);
-      gate_->select(in, *s.in_sets[0], s.threshold, layer.gate, *s.flags, s.exec->threads, s.times, selected);
+      if (s.exact) {
+        // Every pixel that differs at all from the state, wherever it is: the
+        // state then equals the input, so the outputs equal dense ones.
+        ChangeSet all;
+        all.set_all();
+        exact_gate().select(in, all, 0.0f, layer.gate, *s.flags, s.exec->threads, s.times, selected);
+      } else {
+        gate_->select(in, *s.in_sets[0], s.threshold, layer.gate, *s.flags, s.exec->threads, s.times, selected);
+      }
       accepted = &selected;
       if (s.accepted) *s.accepted = selected;
       source = &gate_->source(in, layer.gate);

@@ -66,8 +66,11 @@ class ChangeState : public ModeState {
 
   void reset() override {
     needs_dense = true;
+    exact = false;
     for (LayerState& l : layer_states) l.gate.last_threshold = -1.0f;
   }
+
+  void refresh() override { exact = !needs_dense; }
 
   GateSettings& gate_settings() override { return gates; }
 
@@ -76,10 +79,11 @@ class ChangeState : public ModeState {
   std::vector<bool> in_arena;                         // per value id
   Scratch scratch;
   bool needs_dense = true;
-  std::vector<ChangeSet> sets;           // per value id
-  std::vector<uint8_t> flags;            // pixel flags scratch, all zero between uses
-  std::vector<int32_t> runs;             // run list scratch of the sparse convolutions
-  ChangeSet selected;                    // gate output scratch of the detecting convolutions
+  bool exact = false;           // refresh(): the next frame runs every gate at threshold 0 over its whole input
+  std::vector<ChangeSet> sets;  // per value id
+  std::vector<uint8_t> flags;   // pixel flags scratch, all zero between uses
+  std::vector<int32_t> runs;    // run list scratch of the sparse convolutions
+  ChangeSet selected;           // gate output scratch of the detecting convolutions
   std::vector<LayerState> layer_states;  // per step
   GateSettings gates;
 };
@@ -187,6 +191,7 @@ void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>
   const Plan& p = p_;
   ChangeState& s = static_cast<ChangeState&>(mode_state);
   const bool dense = s.needs_dense;
+  const bool exact = s.exact && !dense;
   auto tensor_of = [&](int id) -> const Tensor* {
     const Value& v = p.values[static_cast<size_t>(id)];
     if (v.kind == ValueKind::Activation) return &s.activations[static_cast<size_t>(id)];
@@ -208,10 +213,12 @@ void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>
   step.selected = &s.selected;
   step.times = &result.times;
   step.dense = dense;
+  step.exact = exact;
   result.layer_stats.assign(p.steps.size(), LayerStats{});
   result.macs_executed = 0;
   result.macs_dense = p.total_macs;
   result.dense_frame = dense;
+  result.refresh_frame = exact;
   ChangeSet first_accepted;
   const int first_detecting = gated_.empty() ? -1 : gated_.front();
 
@@ -233,7 +240,9 @@ void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>
     }
     step.layer = &s.layer_states[i];
     step.consumed = consumed_[i];
-    step.full = false;
+    // A reader that rescans its whole input (exact frame, lowered threshold)
+    // needs every pixel of a transient output written.
+    step.full = exact && !transient_readers_[i].empty();
     for (int reader : transient_readers_[i])
       step.full |= s.gates.effective(static_cast<size_t>(gate_index_[static_cast<size_t>(reader)])) <
                    s.layer_states[static_cast<size_t>(reader)].gate.last_threshold;
@@ -249,6 +258,7 @@ void ChangeExecutor::run(ModeState& mode_state, const std::vector<const Tensor*>
     result.macs_executed += stats.macs;
   }
   s.needs_dense = false;
+  s.exact = false;
   if (first_detecting >= 0) first_layer_mask(p, p.steps[static_cast<size_t>(first_detecting)], first_accepted, result);
   for (int id : p.output_ids) result.outputs.push_back(tensor_of(id));
 }

@@ -27,6 +27,7 @@ struct ChangeStep {
   LayerState* layer = nullptr;
   float threshold = 0.0f;  // effective threshold for this frame
   bool dense = false;      // recompute everything (first frame after a reset)
+  bool exact = false;      // gates accept every pixel that differs from their state (StreamState::refresh)
   bool consumed = true;    // a later layer reads an output's change set
   bool full = false;       // write every output pixel: a transient output's reader rescans it this frame
   ExecContext* exec = nullptr;

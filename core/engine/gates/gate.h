@@ -41,6 +41,13 @@ class Gate {
   virtual const Tensor& source(const Tensor& input, const GateState& state) const = 0;
 };
 
+// CBinfer's threshold gate at threshold 0 (threshold_gate.cpp): it accepts
+// every pixel that differs from the state, so the layer's state becomes its
+// input. Every closed-loop gate keeps its state as the input it last computed
+// from, so this gate can take over any of them for one frame
+// (StreamState::refresh).
+const Gate& exact_gate();
+
 enum class GateKind {
   Threshold,   // CBinfer eq. (3) with the closed loop of §III-C
   InputNorm,   // Skip-Conv eq. (5): L1 norm of the input residual (input_norm_gate.cpp)

@@ -110,4 +110,9 @@ std::unique_ptr<Gate> make_threshold_gate() {
   return std::make_unique<ThresholdGate>();
 }
 
+const Gate& exact_gate() {
+  static const ThresholdGate gate;
+  return gate;
+}
+
 }  // namespace sparseinfer

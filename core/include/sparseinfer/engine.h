@@ -107,6 +107,7 @@ struct FrameResult {
   std::vector<LayerStats> layer_stats;  // per LayerInfo
   std::vector<double> layer_ms;         // per LayerInfo, when EngineOptions::profile
   bool dense_frame = true;              // computed in full (first frame after a reset)
+  bool refresh_frame = false;           // a change frame after StreamState::refresh(): equals dense
   // Change mode: input pixels the first detecting layer accepted as changed
   // (1) on its input grid, row-major; all ones on a dense frame. Empty in
   // dense mode (every pixel is computed). The CPU backend gives every batch
@@ -176,6 +177,14 @@ class StreamState {
   // Forget everything about previous frames: the next frame is computed
   // densely (after a flush, seek, discontinuity or a new stream).
   void reset();
+
+  // The next frame's result equals a dense frame's, without forgetting: in
+  // change mode every gated layer looks at its whole input and recomputes
+  // wherever it differs at all from what the layer last computed from
+  // (threshold 0), which clears the error thresholds let build up (CBinfer
+  // §III-C) at the cost of what moved since, not of a dense frame. Other
+  // modes reset().
+  void refresh();
 
   // Change-mode thresholds (CBinfer eq. 3), per layer name from
   // Engine::threshold_layers(); unknown names throw Error. The effective
