@@ -179,6 +179,16 @@ GST_START_TEST(test_threshold_zero_equals_dense) {
 }
 GST_END_TEST;
 
+// One unsigned total of the element's stats property.
+static guint64 stats_total(GstHarness *hs, const char *field) {
+  GstStructure *stats = nullptr;
+  g_object_get(hs->element, "stats", &stats, nullptr);
+  guint64 value = 0;
+  fail_unless(gst_structure_get_uint64(stats, field, &value), "stats without %s", field);
+  gst_structure_free(stats);
+  return value;
+}
+
 static gboolean next_is_dense(GstHarness *hs, int t) {
   GstBuffer *out = push_pull(hs, t);
   const gboolean dense = stream_meta(out)->stats->dense_frame;
@@ -267,12 +277,7 @@ GST_START_TEST(test_refresh_and_inference_interval) {
     fail_unless_equals_int(st->refresh_frame, t > 0 && t % 3 == 0);
     gst_buffer_unref(out);
   }
-  GstStructure *totals = nullptr;
-  g_object_get(hs->element, "stats", &totals, nullptr);
-  guint64 refreshes = 0;
-  fail_unless(gst_structure_get_uint64(totals, "refresh-frames", &refreshes));
-  fail_unless_equals_int(refreshes, 2);
-  gst_structure_free(totals);
+  fail_unless_equals_int(stats_total(hs, "refresh-frames"), 2);
   gst_harness_teardown(hs);
 
   hs = harness("model=" + kSegnet + " inference-interval=3");
@@ -286,14 +291,8 @@ GST_START_TEST(test_refresh_and_inference_interval) {
     last = now;
     gst_buffer_unref(out);
   }
-  GstStructure *stats = nullptr;
-  g_object_get(hs->element, "stats", &stats, nullptr);
-  guint64 frames = 0, inferred = 0;
-  fail_unless(gst_structure_get_uint64(stats, "frames", &frames));
-  fail_unless(gst_structure_get_uint64(stats, "inferred-frames", &inferred));
-  fail_unless_equals_int(frames, 6);
-  fail_unless_equals_int(inferred, 2);
-  gst_structure_free(stats);
+  fail_unless_equals_int(stats_total(hs, "frames"), 6);
+  fail_unless_equals_int(stats_total(hs, "inferred-frames"), 2);
   gst_harness_teardown(hs);
 }
 GST_END_TEST;
@@ -373,12 +372,7 @@ GST_START_TEST(test_qos) {
   fail_unless(stream_meta(out)->stats->inferred);
   gst_buffer_unref(out);
 
-  GstStructure *stats = nullptr;
-  g_object_get(hs->element, "stats", &stats, nullptr);
-  guint64 skipped = 0;
-  fail_unless(gst_structure_get_uint64(stats, "qos-skipped-frames", &skipped));
-  fail_unless_equals_int(skipped, 1);
-  gst_structure_free(stats);
+  fail_unless_equals_int(stats_total(hs, "qos-skipped-frames"), 1);
   gst_element_set_bus(hs->element, nullptr);
   gst_object_unref(bus);
   gst_harness_teardown(hs);
