@@ -65,6 +65,10 @@ GstSparseinferTask decoder_task(DecoderKind kind) {
   return GST_SPARSEINFER_TASK_UNKNOWN;
 }
 
+const char* const kBudgetOrTargetProblem =
+    "'latency-budget' and 'target-sparsity' both move the change thresholds (the budget a scale over them, the "
+    "target each layer's) and would work against each other: set one or the other";
+
 void validate_settings(const CbinferSettings& settings) {
   if (settings.mean_count != 3)
     throw SettingError("mean", "'mean' needs 3 values, one per network input channel, got " +
@@ -86,6 +90,8 @@ void validate_settings(const CbinferSettings& settings) {
     throw SettingError("latency-budget",
                        "'latency-budget' is per stream, but the streams of a batch (batch-timeout) share one "
                        "threshold scale: set one or the other");
+  if (settings.latency_budget_ms > 0 && settings.target_sparsity > 0)
+    throw SettingError("latency-budget", kBudgetOrTargetProblem);
 }
 
 std::string detection_outputs_problem(const Model& model) {

@@ -107,6 +107,9 @@ class SettingError : public Error {
 // Refuses settings that would turn every frame into NaN (a zero std, a mean or
 // std without one value per channel); throws SettingError. open() calls it.
 void validate_settings(const CbinferSettings& settings);
+// Why latency-budget and target-sparsity are not both on (refused at start,
+// ignored with a warning when set while the other runs).
+extern const char* const kBudgetOrTargetProblem;
 
 // Why the model's outputs cannot be decoded as detections (heatmap
 // [1,K,h,w] + boxes [1,4,h,w]), or "" when they can.

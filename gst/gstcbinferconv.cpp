@@ -459,7 +459,10 @@ static GstStructure *stats_structure(GstCbinferConv *self) {
 static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
   GstCbinferConv *self = GST_CBINFER_CONV(object);
   sg::CbinferSettings &s = self->settings;
+  // Set while the other controller runs: ignored with a warning (posted once the lock is released).
+  const char *ignored = nullptr;
   GST_OBJECT_LOCK(self);
+  const bool running = GST_STATE(self) > GST_STATE_READY;
   switch (prop_id) {
     case PROP_MODEL:
       s.model_path = g_value_get_string(value) ? g_value_get_string(value) : "";
@@ -483,7 +486,10 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
       s.threshold_scale = g_value_get_float(value);
       break;
     case PROP_LATENCY_BUDGET:
-      s.latency_budget_ms = g_value_get_double(value);
+      if (running && g_value_get_double(value) > 0 && s.target_sparsity > 0)
+        ignored = "latency-budget";
+      else
+        s.latency_budget_ms = g_value_get_double(value);
       break;
     case PROP_REFRESH_INTERVAL:
       s.refresh_interval = g_value_get_uint(value);
@@ -537,13 +543,19 @@ static void gst_cbinfer_conv_set_property(GObject *object, guint prop_id, const 
       s.emit_stats = g_value_get_boolean(value);
       break;
     case PROP_TARGET_SPARSITY:
-      s.target_sparsity = g_value_get_double(value);
+      if (running && g_value_get_double(value) > 0 && s.latency_budget_ms > 0)
+        ignored = "target-sparsity";
+      else
+        s.target_sparsity = g_value_get_double(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK(self);
+  if (ignored)
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("'%s' ignored: %s", ignored, sg::kBudgetOrTargetProblem),
+                        ("turn the other one off (0) first"));
 }
 
 static void gst_cbinfer_conv_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {

@@ -92,7 +92,7 @@ const std::vector<tools::OptionSpec> kStreamBaseOptions = {
     {"video", true},   {"mode", true},       {"thresholds", true}, {"threshold", true},       {"threshold-scale", true},
     {"frames", true},  {"size", true},       {"threads", true},    {"compare-dense", false},  {"profile", false},
     {"backend", true}, {"block-size", true}, {"gate", true},       {"block-threshold", true}, {"start", true},
-    {"decode", false}, {"raw-video", true},  {"frame-size", true}, {"latency-budget", true}, {"gates-file", true},
+    {"decode", false}, {"raw-video", true},  {"frame-size", true}, {"latency-budget", true},  {"gates-file", true},
 };
 
 // The base options plus the policy gate's (tools/policy_gate_options.h).
@@ -236,6 +236,10 @@ int cmd_stream(const std::vector<std::string>& argv) {
 
   const std::optional<SparsityControllerOptions> sparsity_options = tools::parse_sparsity_options(args);
   if (sparsity_options && mode_name != "change") throw UsageError("--target-sparsity needs --mode change");
+  if (sparsity_options && budget.budget_ms > 0)
+    throw UsageError(
+        "--latency-budget and --target-sparsity both move the thresholds and would work against each "
+        "other: give one or the other");
   const Backend backend = tools::parse_backend(args.value("backend", "auto"), "--backend");
   const std::string video = args.value("video");
   std::optional<std::pair<int64_t, int64_t>> raw_size, frame_size;

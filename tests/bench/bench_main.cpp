@@ -71,7 +71,8 @@ const char* const kUsage =
     "                         [--gate change|policy [--cost-target T] [--learning-rate L]\n"
     "                          [--update-interval N] [--policy-file F] [--no-train] [--policy-seed N]]\n"
     "                         [--target-sparsity T [--sparsity-tolerance E] [--sparsity-step M]\n"
-    "                          [--sparsity-cycle N] [--sparsity-bracket B]]  (change mode: SparseTem online thresholds)\n"
+    "                          [--sparsity-cycle N] [--sparsity-bracket B]]  (change mode: SparseTem online "
+    "thresholds)\n"
     "  --gate KIND also takes a gate of the engine (threshold, input-norm, output-norm,\n"
     "  input-norm-KxK, output-norm-KxK; docs/gates.md): change mode runs it, and block mode\n"
     "  the structured ones as its block gate.\n";
@@ -133,6 +134,10 @@ Args parse(const std::vector<std::string>& argv) {
       throw tools::UsageError("--gate " + a.gate + ": must be change, policy or a gate of the engine (docs/gates.md)");
   }
   a.sparsity = tools::parse_sparsity_options(p);
+  if (a.sparsity && a.latency_budget_ms > 0)
+    throw tools::UsageError(
+        "--latency-budget and --target-sparsity both move the thresholds and would work against "
+        "each other: give one or the other");
   if (a.gate != "policy" && tools::has_policy_options(p))
     throw tools::UsageError("the policy options need --gate policy");
   if (a.start >= 0 && a.warmup > a.start) throw tools::UsageError("--warmup cannot exceed --start");

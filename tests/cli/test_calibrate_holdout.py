@@ -7,7 +7,7 @@ report must equal what `stream --compare-dense` measures with the written
 thresholds on the same frames (the same stream from frame 0), --margin must
 fit below max-loss, and bad values are usage errors. stream --latency-budget
 adds threshold_scale per frame, which rises while frames miss the budget, and
-refuses settings it cannot act on.
+refuses settings it cannot act on (and --target-sparsity beside it).
 
 Usage: test_calibrate_holdout.py PATH/TO/sparseinfer MODELS_DIR
 """
@@ -86,7 +86,9 @@ def main():
               all(b >= a for a, b in zip(scales, scales[1:])), f"{scales} {s.stderr[-300:]}")
         for bad, why in ((["--mode", "dense", "--latency-budget", "20"], "dense mode"),
                          (["--latency-budget", "20"], "thresholds of 0"),
-                         (["--thresholds", out, "--latency-budget", "-1"], "a negative budget")):
+                         (["--thresholds", out, "--latency-budget", "-1"], "a negative budget"),
+                         (["--thresholds", out, "--latency-budget", "20", "--target-sparsity", "0.8"],
+                          "--target-sparsity (both move the thresholds)")):
             b = subprocess.run([cli, "stream", model, *common, "--frames", "2", *bad], capture_output=True, text=True,
                                timeout=120)
             check(f"stream --latency-budget with {why} is a usage error",

@@ -25,7 +25,7 @@ def check(name, ok, detail=""):
         failures.append(name)
 
 
-def run(desc, stats_name, fields, on_output=None, timeout_s=300):
+def run(desc, stats_name, fields, on_output=None, warnings=None, timeout_s=300):
     """Plays `desc` to EOS or an error; returns the stats messages' `fields` per frame and the error.
     on_output(pipeline, n) runs in the streaming thread as the element pushes its n-th buffer, so
     what it changes holds from the next frame on however late the bus is read."""
@@ -53,6 +53,8 @@ def run(desc, stats_name, fields, on_output=None, timeout_s=300):
         elif msg.type == Gst.MessageType.ERROR:
             error = msg.parse_error()[0].message
             break
+        elif msg.type == Gst.MessageType.WARNING and warnings is not None:
+            warnings.append(msg.parse_warning()[0].message)
         elif msg.type == Gst.MessageType.EOS:
             break
     p.set_state(Gst.State.NULL)
@@ -100,6 +102,25 @@ def main():
     scales = [f.get("threshold-scale") for f in frames]
     check("cbinferconv: latency-budget=0 while playing restores threshold-scale",
           error is None and len(scales) == 12 and scales[5] > 2 and all(s == 2.0 for s in scales[6:]), str(scales))
+
+    # Both controllers move the thresholds and would fight: refused at start, ignored while playing.
+    frames, error = run(f"{src} ! {conv} latency-budget=20 target-sparsity=0.8 ! fakesink",
+                        "sparseinfer-frame-stats", fields)
+    check("cbinferconv: latency-budget with target-sparsity is refused at start by property name",
+          error is not None and "latency-budget" in error and "target-sparsity" in error, str(error))
+    warnings, kept = [], []
+
+    def add_target(p, n):
+        if n == 3:
+            infer = p.get_by_name("infer")
+            infer.set_property("target-sparsity", 0.8)
+            kept.append(infer.get_property("target-sparsity"))
+
+    frames, error = run(f"{src} ! {conv} latency-budget=0.01 ! fakesink", "sparseinfer-frame-stats",
+                        fields + ("gated-sparsity",), on_output=add_target, warnings=warnings)
+    check("cbinferconv: target-sparsity set while a budget runs is ignored with a warning naming it",
+          error is None and kept == [0.0] and any("target-sparsity" in w for w in warnings) and
+          not any("gated-sparsity" in f for f in frames), f"error={error} kept={kept} warnings={warnings}")
 
     frames, error = run(f"{src} ! {conv} mode=dense latency-budget=20 ! fakesink", "sparseinfer-frame-stats", fields)
     check("cbinferconv: a budget in dense mode is refused by property name",

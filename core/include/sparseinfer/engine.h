@@ -182,8 +182,10 @@ class StreamState {
   // change mode every gated layer looks at its whole input and recomputes
   // wherever it differs at all from what the layer last computed from
   // (threshold 0), which clears the error thresholds let build up (CBinfer
-  // §III-C) at the cost of what moved since, not of a dense frame. Other
-  // modes reset().
+  // §III-C) at the cost of what moved since, not of a dense frame. Layers
+  // whose output lives only within a frame (read by gates alone, e.g. a pool
+  // before a convolution) have nothing to compare against and are computed
+  // in full on that frame. Other modes reset().
   void refresh();
 
   // Change-mode thresholds (CBinfer eq. 3), per layer name from
