@@ -39,7 +39,12 @@ struct LatencyBudgetSettings {
   double max_lower_error = 1.0;   // log error below which a cheap frame counts as this one
   double lower_step = 0.1;        // lowerings are applied once they add up to this much (log)
   double dead_band = 0.05;        // |log error| below this leaves the factor alone
-  double quantile = 0.95;         // share of frames meant to fit the budget
+  // Share of the recent frames the set point is placed to fit. 0.99, not the
+  // 0.95 the must-hold counts: a person walking in makes the frames after a
+  // cheap stretch cost several times more, so aiming at the 95th percentile
+  // put the 95th above the budget (person network, vtest 0-299 at 768x576,
+  // 40 ms: p95 48.8-50.2 ms at 0.95, 29.1 ms at 0.99; 20 ms: 22.0 and 18.4 ms).
+  double quantile = 0.99;
   size_t window = 60;             // frames the spread is measured over
   double initial_setpoint = 0.8;  // set point / budget before the window has 10 frames
   double min_setpoint = 0.3, max_setpoint = 0.95;
