@@ -434,11 +434,9 @@ CbinferFrameStats CbinferDriver::infer(uint64_t frame_index, const FrameView& fr
     // Change mode refreshes without forgetting: a frame at threshold 0 over
     // every layer's whole input equals a dense one and costs what moved since
     // the layers last computed, so a static camera's refresh fits in a frame
-    // period (issue 14). A batched stream's state is the batcher's: dense.
-    if (state_ && settings_.mode == Mode::Change && !batcher_)
-      state_->refresh();
-    else if (state_)
-      state_->reset();
+    // period (issue 14); other modes reset (StreamState::refresh). A batched
+    // stream has no state of its own: the batcher's is reset, dense.
+    if (state_) state_->refresh();
     if (batcher_ && settings_.mode == Mode::Change) batcher_->reset(slot_);
   }
 

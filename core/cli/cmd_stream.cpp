@@ -236,10 +236,7 @@ int cmd_stream(const std::vector<std::string>& argv) {
 
   const std::optional<SparsityControllerOptions> sparsity_options = tools::parse_sparsity_options(args);
   if (sparsity_options && mode_name != "change") throw UsageError("--target-sparsity needs --mode change");
-  if (sparsity_options && budget.budget_ms > 0)
-    throw UsageError(
-        "--latency-budget and --target-sparsity both move the thresholds and would work against each "
-        "other: give one or the other");
+  tools::refuse_sparsity_with_budget(sparsity_options, budget.budget_ms);
   const Backend backend = tools::parse_backend(args.value("backend", "auto"), "--backend");
   const std::string video = args.value("video");
   std::optional<std::pair<int64_t, int64_t>> raw_size, frame_size;

@@ -62,6 +62,13 @@ std::optional<SparsityControllerOptions> parse_sparsity_options(const ParsedArgs
   return o;
 }
 
+void refuse_sparsity_with_budget(const std::optional<SparsityControllerOptions>& sparsity, double budget_ms) {
+  if (sparsity && budget_ms > 0)
+    throw UsageError(
+        "--latency-budget and --target-sparsity both move the thresholds and would work against each other: give "
+        "one or the other");
+}
+
 std::string sparsity_json(const SparsityController& c) {
   std::string out = ",\"sparsity\":{\"target\":" + fixed(c.options().target, 4) +
                     ",\"in_band\":" + fixed(c.share_in_band(), 4) + ",\"layers\":{";

@@ -25,6 +25,10 @@ const char* sparsity_options_help();
 // search constant is given without --target-sparsity.
 std::optional<SparsityControllerOptions> parse_sparsity_options(const ParsedArgs& args);
 
+// Throws UsageError when both --target-sparsity and a --latency-budget above 0
+// are given: both move the thresholds and would work against each other.
+void refuse_sparsity_with_budget(const std::optional<SparsityControllerOptions>& sparsity, double budget_ms);
+
 // ",\"sparsity\":{\"target\":T,\"in_band\":S,\"layers\":{name:{\"sparsity\":s,\"threshold\":t}}}"
 // for the frame the controller last observed.
 std::string sparsity_json(const SparsityController& controller);

@@ -134,10 +134,7 @@ Args parse(const std::vector<std::string>& argv) {
       throw tools::UsageError("--gate " + a.gate + ": must be change, policy or a gate of the engine (docs/gates.md)");
   }
   a.sparsity = tools::parse_sparsity_options(p);
-  if (a.sparsity && a.latency_budget_ms > 0)
-    throw tools::UsageError(
-        "--latency-budget and --target-sparsity both move the thresholds and would work against "
-        "each other: give one or the other");
+  tools::refuse_sparsity_with_budget(a.sparsity, a.latency_budget_ms);
   if (a.gate != "policy" && tools::has_policy_options(p))
     throw tools::UsageError("the policy options need --gate policy");
   if (a.start >= 0 && a.warmup > a.start) throw tools::UsageError("--warmup cannot exceed --start");
